@@ -1,0 +1,1 @@
+"""brugstat package."""

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Set up and run brugstat with nothing but Python 3.11 and pip.
+
+    python3 dev.py demo [--people N]   # venv + locked install, synthetic exports, every asset
+    python3 dev.py test [pytest args]  # venv + locked install, then the test suite
+    python3 dev.py setup               # only the install
+    python3 dev.py brugstat ARGS...    # any brugstat command inside the venv
+
+The virtual environment lives in .venv/ and is rebuilt only when requirements.lock or
+pyproject.toml change (a stamp file records their hash). Standard library only: this script runs
+before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".brugstat-setup-stamp"
+BIN = VENV / "bin"
+
+
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()
+
+
+def setup() -> None:
+    """Create .venv and install the locked requirements plus the project (editable)."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"brugstat needs Python 3.11; this is {sys.version.split()[0]}.")
+    want = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == want and (BIN / "brugstat").exists():
+        return
+    if not (BIN / "python").exists():
+        print("dev.py: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
+    print("dev.py: installing the locked requirements (first time: a minute or two)", flush=True)
+    subprocess.run([*pip, "install", "-q", "-r", str(ROOT / "requirements.lock")], check=True)
+    subprocess.run(
+        [*pip, "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True
+    )
+    STAMP.write_text(want)
+
+
+def _run(args: list[str]) -> int:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "")
+    env.pop("PYTHONDONTWRITEBYTECODE")  # compiled bytecode halves dagster's import time
+    return subprocess.run(args, cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    setup()
+    if command == "setup":
+        return 0
+    if command == "demo":
+        return _run([str(BIN / "brugstat"), "demo", *rest])
+    if command == "test":
+        return _run([str(BIN / "python"), "-m", "pytest", *rest])
+    if command == "brugstat":
+        return _run([str(BIN / "brugstat"), *rest])
+    print(f"dev.py: unknown command {command!r}; see python3 dev.py --help", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

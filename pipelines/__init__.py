@@ -1,0 +1,1 @@
+"""Dagster wiring for brugstat: definitions, resources, settings, jobs and the CLI."""
