@@ -26,7 +26,7 @@ def normalise_bsn(expr: pl.Expr) -> pl.Expr:
     True
     """
     cleaned = expr.cast(pl.String).str.replace_all(r"[\s.\-]", "")
-    padded = pl.when(cleaned.str.len_chars() == 8).then(pl.lit("0") + cleaned).otherwise(cleaned)
+    padded = pl.when(cleaned.str.len_chars() == 8).then(cleaned.str.zfill(9)).otherwise(cleaned)
     return pl.when(padded.str.contains(r"^\d{9}$")).then(padded).otherwise(None)
 
 

@@ -1,5 +1,194 @@
-"""The ``brugstat`` command line (placeholder until the CLI lands in this same change)."""
+"""The ``brugstat`` command line for data stewards.
+
+    brugstat demo [--people N]     synthetic exports + the whole pipeline (the embedded default)
+    brugstat generate [--people N] synthetic exports into the landing folder only
+    brugstat run                   materialise every asset on what is in the landing folder
+    brugstat key create | key id   make the project's pseudonymisation key / show its id
+    brugstat ui [--port P]         the Dagster UI on 127.0.0.1
+
+Settings come from brugstat.toml (see pipelines/settings.py). Messages never print personal data
+or the key; they name files, rows and rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.settings import Settings, SettingsError, key_from_environment, load_settings
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
-def main() -> int:
-    raise SystemExit("brugstat CLI not wired yet")
+def _dagster_home(settings: Settings) -> Path:
+    home = settings.paths.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ensure_key(settings: Settings, *, create: bool) -> None:
+    """Make sure a key is available; for the demo, create one outside the repo and say so."""
+    from pipelines.keys import create_key_file
+
+    if key_from_environment() is not None or settings.paths.key_file.exists():
+        return
+    if not create:
+        raise SystemExit(
+            f"No pseudonymisation key at {settings.paths.key_file}. "
+            "Create one with `brugstat key create` (or set BRUGSTAT_PSEUDONYM_KEY)."
+        )
+    kid = create_key_file(settings.paths.key_file)
+    print(
+        f"Created a new pseudonymisation key for project '{settings.project}' at "
+        f"{settings.paths.key_file} (mode 0600, outside the repository; key id {kid}). "
+        "Keep it safe: without it pseudonyms cannot be reproduced, and it never goes into a "
+        "database, log or report."
+    )
+
+
+def generate(settings: Settings, *, people: int, seed: int, force: bool) -> None:
+    """Write synthetic exports unless the same ones are already there."""
+    from synthetic import generate as write_exports
+
+    landing = settings.paths.landing
+    stamp = landing / ".synthetic.json"
+    want = {"people": people, "seed": seed, "today": settings.synthetic.today.isoformat()}
+    if not force and stamp.exists() and json.loads(stamp.read_text()) == want:
+        print(f"Synthetic exports for {people} people already in {landing}; reusing them.")
+        return
+    summary = write_exports(
+        landing, people=people, seed=seed, progress=True, today=settings.synthetic.today
+    )
+    stamp.write_text(json.dumps(want))
+    print(f"Wrote synthetic exports for {people} people to {landing} ({summary.seconds:.1f} s).")
+
+
+def run_pipeline(settings: Settings) -> bool:
+    """Materialise every asset in-process, recorded in the Dagster instance the UI reads."""
+    import dagster as dg
+
+    from pipelines.definitions import ALL_JOB, build_definitions
+
+    _dagster_home(settings)
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(ALL_JOB)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    seconds = time.perf_counter() - started
+    checks = result.get_asset_check_evaluations()
+    failed = [c for c in checks if not c.passed]
+    print(
+        f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s; "
+        f"{len(checks) - len(failed)}/{len(checks)} asset checks passed."
+    )
+    for c in failed:
+        print(f"  check failed: {c.asset_key.to_user_string()} / {c.check_name}")
+    return result.success and not failed
+
+
+def _summary(settings: Settings) -> None:
+    import duckdb
+
+    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
+        rows = con.execute(
+            "select table_schema, table_name, estimated_size from duckdb_tables() "
+            "where table_schema in ('staging', 'quarantine', 'pseudonymised') order by 1, 2"
+        ).fetchall()
+    print("Tables (rows):")
+    for schema_name, table, n in rows:
+        print(f"  {schema_name}.{table}: {n}")
+
+
+def _outputs(settings: Settings) -> None:
+    p = settings.paths
+    print("\nOutputs:")
+    print(f"  landing exports (synthetic):  {p.landing}")
+    print(f"  steward database (mode 0600): {p.staging_db}")
+    print("      schemas raw, staging, quarantine, pseudonymised, meta")
+    print(f"  Dagster run history:          {p.dagster_home}")
+    print("  Dagster UI:                   brugstat ui   (then open http://127.0.0.1:3000)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``brugstat`` command."""
+    parser = argparse.ArgumentParser(prog="brugstat", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="synthetic exports, then every asset")
+    demo.add_argument("--people", type=int, default=None)
+    demo.add_argument("--seed", type=int, default=None)
+    demo.add_argument("--regenerate", action="store_true", help="write the exports again")
+    gen = sub.add_parser("generate", help="synthetic exports into the landing folder")
+    gen.add_argument("--people", type=int, default=None)
+    gen.add_argument("--seed", type=int, default=None)
+    sub.add_parser("run", help="materialise every asset on the landing folder")
+    key = sub.add_parser("key", help="the project's pseudonymisation key")
+    key.add_argument("action", choices=["create", "id"])
+    ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"brugstat: {exc}", file=sys.stderr)
+        return 2
+    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+
+    if args.command in ("demo", "generate"):
+        people = args.people or settings.synthetic.people
+        seed = args.seed if args.seed is not None else settings.synthetic.seed
+        generate(settings, people=people, seed=seed, force=getattr(args, "regenerate", False))
+        if args.command == "generate":
+            return 0
+        ensure_key(settings, create=True)
+        ok = run_pipeline(settings)
+        if ok:
+            _summary(settings)
+        _outputs(settings)
+        return 0 if ok else 1
+    if args.command == "run":
+        ensure_key(settings, create=False)
+        ok = run_pipeline(settings)
+        _outputs(settings)
+        return 0 if ok else 1
+    if args.command == "key":
+        from pipelines.keys import load_key
+
+        if args.action == "create":
+            ensure_key(settings, create=True)
+            return 0
+        from anonymise.pseudonym import key_id
+
+        print(key_id(load_key(settings.paths.key_file)))
+        return 0
+    if args.command == "ui":
+        home = _dagster_home(settings)
+        print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
+        cmd = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-m",
+            "pipelines.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(args.port),
+        ]
+        return subprocess.call(cmd, cwd=Path(__file__).resolve().parent.parent)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

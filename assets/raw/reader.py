@@ -46,19 +46,21 @@ def read_file(path: Path, spec: ExportSpec, *, relative_to: Path) -> tuple[pl.Da
     raw = path.read_bytes()
     rel = path.relative_to(relative_to).as_posix()
     try:
-        text = raw.decode(spec.encoding)
+        text = raw.decode(spec.encoding)  # validates the encoding; errors name the byte
     except UnicodeDecodeError as exc:
         raise LandingFileError(
             f"{rel}: byte {exc.start} is not valid {spec.encoding}; the export specification "
             f"'{spec.name}' says the file is {spec.encoding}-encoded."
         ) from None
-    text = text.removeprefix("\ufeff")  # byte-order mark written by spreadsheet software
+    # polars reads UTF-8 bytes; a non-UTF-8 export is transcoded once, in memory.
+    data = raw if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else text.encode()
+    data = data.removeprefix("\ufeff".encode())  # byte-order mark from spreadsheet software
     try:
         df = pl.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
             separator=spec.separator,
             infer_schema=False,
-            missing_utf8_is_empty_string=True,
+            empty_string_is_null=True,  # an empty field is a missing value
             quote_char='"',
         )
     except pl.exceptions.PolarsError as exc:
@@ -95,7 +97,9 @@ def read_export(landing: Path, organisation: str, spec: ExportSpec) -> RawExport
         df, m = read_file(f, spec, relative_to=landing)
         frames.append(df)
         rows.append({"organisation": organisation, **m})
-    data = pl.concat(frames, how="diagonal") if frames else pl.DataFrame(
-        schema={SOURCE_FILE: pl.String(), SOURCE_ROW: pl.Int64()}
+    data = (
+        pl.concat(frames, how="diagonal")
+        if frames
+        else pl.DataFrame(schema={SOURCE_FILE: pl.String(), SOURCE_ROW: pl.Int64()})
     )
     return RawExport(data=data, manifest=pl.DataFrame(rows, schema=MANIFEST_SCHEMA))

@@ -196,7 +196,7 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Select and cast ``df`` to exactly ``schema`` (order and types), failing on a missing column."""
+    """Select and cast ``df`` to exactly ``schema`` (order, types); a missing column fails."""
     missing = [c for c in schema if c not in df.columns]
     if missing:
         raise ValueError(f"frame lacks canonical column(s) {missing}")

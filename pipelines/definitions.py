@@ -1,0 +1,46 @@
+"""The one place that assembles brugstat's Dagster definitions.
+
+Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
+``brugstat ui``). Assets are grouped by layer; resources are configured from brugstat.toml.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.pseudonymised.tables import pseudonymised_tables
+from assets.raw.exports import build_raw_assets
+from assets.staging.adapters import ADAPTERS
+from assets.staging.canonical import staging_canonical
+from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
+from pipelines.settings import Settings, load_settings
+
+ALL_JOB = "brugstat_all"
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Definitions for one deployment's settings (tests pass their own)."""
+    enabled = {org: ADAPTERS[org] for org in settings.organisations}
+    assets = [*build_raw_assets(enabled), staging_canonical, pseudonymised_tables]
+    return dg.Definitions(
+        assets=assets,
+        jobs=[
+            dg.define_asset_job(
+                ALL_JOB,
+                selection=dg.AssetSelection.all(),
+                description="Extract every landing export, stage, quarantine and pseudonymise.",
+                executor_def=dg.in_process_executor,
+            )
+        ],
+        resources={
+            "landing": LandingFolder(
+                path=str(settings.paths.landing), organisations=list(settings.organisations)
+            ),
+            "staging_db": StagingDatabase(path=str(settings.paths.staging_db)),
+            "pseudonym_key": PseudonymKey(key_file=str(settings.paths.key_file)),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(load_settings())

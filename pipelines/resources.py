@@ -1,0 +1,103 @@
+"""Dagster resources: the steward's staging database and the pseudonymisation key."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from anonymise.pseudonym import key_id
+from pipelines.keys import load_key
+
+LAYERS = ("raw", "staging", "quarantine", "pseudonymised", "meta")
+"""Schemas in staging.duckdb, one per layer."""
+
+
+class StagingDatabase(dg.ConfigurableResource):
+    """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600)."""
+
+    path: str
+
+    def _secure(self) -> None:
+        p = Path(self.path)
+        for f in (p, p.with_name(p.name + ".wal")):
+            if f.exists():
+                os.chmod(f, 0o600)
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection; the file is created with mode 0600 and its layer schemas."""
+        p = Path(self.path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() and not read_only:
+            old = os.umask(0o077)  # the file is born private, not chmod-ed after the fact
+            try:
+                con = duckdb.connect(str(p))
+            finally:
+                os.umask(old)
+        else:
+            con = duckdb.connect(str(p), read_only=read_only)
+        try:
+            if not read_only:
+                for schema in LAYERS:
+                    con.execute(f'create schema if not exists "{schema}"')
+            yield con
+        finally:
+            con.close()
+            if not read_only:
+                self._secure()
+
+    def write(self, layer: str, table: str, df: pl.DataFrame) -> int:
+        """Replace ``layer.table`` with ``df``; returns the row count."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+        with self.connect() as con:
+            con.register("_frame", df)
+            con.execute(f'create or replace table "{layer}"."{table}" as select * from _frame')
+            con.unregister("_frame")
+        return df.height
+
+    def read(self, layer: str, table: str) -> pl.DataFrame:
+        """``layer.table`` as a polars frame."""
+        with self.connect(read_only=True) as con:
+            return con.execute(f'select * from "{layer}"."{table}"').pl()
+
+    def tables(self, layer: str) -> list[str]:
+        """Names of the tables in one layer."""
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "order by table_name",
+                [layer],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+class PseudonymKey(dg.ConfigurableResource):
+    """The research project's pseudonymisation key (env var or a 0600 key file outside the repo)."""
+
+    key_file: str
+
+    def load(self) -> bytes:
+        """The key bytes. Hand them to ``anonymise.pseudonym`` only; never log or store them."""
+        return load_key(Path(self.key_file))
+
+    def key_id(self) -> str:
+        """The key's public fingerprint (stored with every pseudonymised table and release)."""
+        return key_id(self.load())
+
+
+class LandingFolder(dg.ConfigurableResource):
+    """The folder the organisations' exports are dropped in (one sub-folder per organisation)."""
+
+    path: str
+    organisations: list[str]
+
+    def root(self) -> Path:
+        """The landing folder as a path."""
+        return Path(self.path)

@@ -1,0 +1,136 @@
+"""brugstat.toml -> frozen, typed settings. The only module that reads the environment.
+
+Resolution of the settings file: ``BRUGSTAT_CONFIG`` if set, else ``brugstat.toml`` in the current
+directory, else the one next to the installed project. Relative paths are resolved against the
+settings file's folder. ``BRUGSTAT_DATA_DIR`` moves every default output path under another
+folder (tests and benchmarks use it); ``BRUGSTAT_PSEUDONYM_KEY`` (64 hex characters) overrides
+the key file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from assets.staging.schema import ORGANISATIONS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KEY_ENV = "BRUGSTAT_PSEUDONYM_KEY"
+
+
+class SettingsError(ValueError):
+    """The settings file is missing a value or holds a wrong one."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where brugstat reads and writes."""
+
+    data_dir: Path
+    landing: Path
+    staging_db: Path
+    research_db: Path
+    dagster_home: Path
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class SyntheticSettings:
+    """The embedded default: size and seed of the synthetic exports."""
+
+    people: int = 20_000
+    seed: int = 20261123
+    today: dt.date = dt.date(2026, 11, 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one deployment."""
+
+    source: Path
+    project: str
+    paths: Paths
+    synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
+    organisations: tuple[str, ...] = ORGANISATIONS
+
+    def with_data_dir(self, data_dir: Path) -> Settings:
+        """The same settings with every output path moved under ``data_dir``."""
+        d = data_dir.resolve()
+        return replace(
+            self,
+            paths=replace(
+                self.paths,
+                data_dir=d,
+                landing=d / "landing",
+                staging_db=d / "staging.duckdb",
+                research_db=d / "research.duckdb",
+                dagster_home=d / "dagster_home",
+            ),
+        )
+
+
+def _find_settings_file() -> Path:
+    env = os.environ.get("BRUGSTAT_CONFIG")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path.cwd() / "brugstat.toml"
+    return here.resolve() if here.exists() else PROJECT_ROOT / "brugstat.toml"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and validate the settings file (see the module docstring for which file)."""
+    path = (path or _find_settings_file()).resolve()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: settings file not found (set BRUGSTAT_CONFIG).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc}).") from None
+    base = path.parent
+
+    def p(key: str) -> Path:
+        try:
+            value = raw["paths"][key]
+        except KeyError:
+            raise SettingsError(f"{path}: [paths] needs '{key}'.") from None
+        q = Path(value).expanduser()
+        return q if q.is_absolute() else (base / q).resolve()
+
+    paths = Paths(
+        data_dir=p("data_dir"),
+        landing=p("landing"),
+        staging_db=p("staging_db"),
+        research_db=p("research_db"),
+        dagster_home=p("dagster_home"),
+        key_file=p("key_file"),
+    )
+    syn = raw.get("synthetic", {})
+    synthetic = SyntheticSettings(
+        people=int(syn.get("people", SyntheticSettings.people)),
+        seed=int(syn.get("seed", SyntheticSettings.seed)),
+        today=syn.get("today", SyntheticSettings.today),
+    )
+    orgs = tuple(raw.get("organisations", {}).get("enabled", ORGANISATIONS))
+    unknown = [o for o in orgs if o not in ORGANISATIONS]
+    if unknown:
+        raise SettingsError(
+            f"{path}: [organisations] enabled lists unknown code(s) {unknown}; "
+            f"known: {list(ORGANISATIONS)}."
+        )
+    settings = Settings(
+        source=path,
+        project=str(raw.get("project", {}).get("name", "demo")),
+        paths=paths,
+        synthetic=synthetic,
+        organisations=orgs,
+    )
+    data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
+    return settings.with_data_dir(Path(data_dir)) if data_dir else settings
+
+
+def key_from_environment() -> str | None:
+    """The hex key from ``BRUGSTAT_PSEUDONYM_KEY``, if set."""
+    return os.environ.get(KEY_ENV) or None

@@ -1,0 +1,77 @@
+"""The direct-identifier check catches planted identifiers and passes clean pseudonymised data."""
+
+import polars as pl
+
+from anonymise.pseudonym import pseudonym
+from quality.privacy import check_no_direct_identifiers, scan_frame
+
+KEY = bytes(32)
+
+
+def _clean() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_pseudonym": [pseudonym(str(i), key=KEY, domain="bsn:v1:") for i in range(4)],
+            "organisation": ["groningen", "breda", "breda", "hengelo"],
+            "postcode": ["9711AB", "4811CD", None, "7551EF"],
+            "age_at_intake": [34, 51, 28, 60],
+            "outcome": ["doelen_behaald", None, "verbeterd", "gelijk"],
+            "debt_amount_eur": [1200.0, 0.0, 15000.5, None],
+        }
+    )
+
+
+def test_clean_pseudonymised_frame_passes() -> None:
+    outcome = check_no_direct_identifiers({"pseudonymised_persons": _clean()})
+    assert outcome.passed, outcome.description
+
+
+def test_planted_email_column_is_caught_by_name_and_value() -> None:
+    df = _clean().with_columns(contact=pl.lit("j.jansen@example.nl"))
+    outcome = check_no_direct_identifiers({"t": df})
+    assert not outcome.passed
+    rules = {(f["column"], f["rule"]) for f in outcome.details["findings"]}
+    assert ("contact", "email_value") in rules
+    renamed = _clean().with_columns(email=pl.lit(None, pl.String))
+    assert ("email", "identifier_column_name") in {
+        (f["column"], f["rule"]) for f in scan_frame(renamed, table="t")
+    }
+
+
+def test_planted_bsn_value_is_caught_in_string_and_integer_columns() -> None:
+    as_text = _clean().with_columns(
+        outcome=pl.Series(["doelen_behaald", "111222333", None, "gelijk"])
+    )
+    as_int = _clean().with_columns(ref=pl.Series([1, 2, 111222333, 4]))
+    for df, col in ((as_text, "outcome"), (as_int, "ref")):
+        outcome = check_no_direct_identifiers({"t": df})
+        assert not outcome.passed
+        assert {"table": "t", "column": col, "rule": "bsn_value", "matches": 1} in outcome.details[
+            "findings"
+        ]
+
+
+def test_phone_address_and_free_text_values_are_caught() -> None:
+    df = _clean().with_columns(
+        a=pl.Series(["06-12345678", None, None, None]),
+        b=pl.Series([None, "9711 AB 12", None, None]),
+        c=pl.Series([None, None, "heeft veel stress door de schulden", None]),
+    )
+    found = {(f["column"], f["rule"]) for f in scan_frame(df, table="t")}
+    assert {
+        ("a", "phone_value"),
+        ("b", "postcode_house_number_value"),
+        ("c", "free_text_value"),
+    } <= found
+
+
+def test_findings_and_description_never_contain_the_values() -> None:
+    df = _clean().with_columns(x=pl.Series(["111222333", "a@b.nl", None, None]))
+    outcome = check_no_direct_identifiers({"t": df})
+    text = outcome.description + repr(outcome.details)
+    assert "111222333" not in text and "a@b.nl" not in text
+
+
+def test_pc6_is_a_finding_only_where_areas_are_required() -> None:
+    assert check_no_direct_identifiers({"t": _clean()}).passed
+    assert not check_no_direct_identifiers({"t": _clean()}, allow_pc6=False).passed
