@@ -2,7 +2,7 @@
 """Set up and run brugstat with nothing but Python 3.11 and pip.
 
     python3 dev.py demo [--people N]   # venv + locked install, synthetic exports, every asset
-    python3 dev.py test [pytest args]  # venv + locked install, then the test suite
+    python3 dev.py test [pytest args]  # venv + locked install, ruff, then the test suite
     python3 dev.py setup               # only the install
     python3 dev.py brugstat ARGS...    # any brugstat command inside the venv
 
@@ -71,6 +71,10 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run([str(BIN / "brugstat"), "demo", *rest])
     if command == "test":
+        lint = _run([str(BIN / "ruff"), "check", "."])
+        if lint != 0:
+            print("dev.py: ruff found problems (above); fix them first.", file=sys.stderr)
+            return lint
         return _run([str(BIN / "python"), "-m", "pytest", *rest])
     if command == "brugstat":
         return _run([str(BIN / "brugstat"), *rest])
