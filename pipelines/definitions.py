@@ -22,14 +22,24 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions for one deployment's settings (tests pass their own)."""
     enabled = {org: ADAPTERS[org] for org in settings.organisations}
     assets = [*build_raw_assets(enabled), staging_canonical, pseudonymised_tables]
+    job = dg.define_asset_job(
+        ALL_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Extract every landing export, stage, quarantine and pseudonymise.",
+        executor_def=dg.in_process_executor,
+    )
     return dg.Definitions(
         assets=assets,
-        jobs=[
-            dg.define_asset_job(
-                ALL_JOB,
-                selection=dg.AssetSelection.all(),
-                description="Extract every landing export, stage, quarantine and pseudonymise.",
-                executor_def=dg.in_process_executor,
+        jobs=[job],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="brugstat_weekly",
+                job=job,
+                cron_schedule="0 6 * * 1",
+                execution_timezone="Europe/Amsterdam",
+                description="Every Monday 06:00: pick up the week's exports. Off until a steward "
+                "turns it on in the UI.",
+                default_status=dg.DefaultScheduleStatus.STOPPED,
             )
         ],
         resources={
