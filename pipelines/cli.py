@@ -102,7 +102,7 @@ def _summary(settings: Settings) -> None:
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
         rows = con.execute(
             "select table_schema, table_name, estimated_size from duckdb_tables() "
-            "where table_schema in ('staging', 'quarantine', 'pseudonymised') order by 1, 2"
+            "where table_schema in ('canonical', 'quarantine', 'pseudonymised') order by 1, 2"
         ).fetchall()
     print("Tables (rows):")
     for schema_name, table, n in rows:
@@ -114,7 +114,7 @@ def _outputs(settings: Settings) -> None:
     print("\nOutputs:")
     print(f"  landing exports (synthetic):  {p.landing}")
     print(f"  steward database (mode 0600): {p.staging_db}")
-    print("      schemas raw, staging, quarantine, pseudonymised, meta")
+    print("      schemas raw, canonical (staging_*), quarantine, pseudonymised, meta")
     print(f"  Dagster run history:          {p.dagster_home}")
     print("  Dagster UI:                   brugstat ui   (then open http://127.0.0.1:3000)")
 

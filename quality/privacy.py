@@ -76,16 +76,16 @@ def scan_frame(
         if dtype == pl.String:
             values = df.select(pl.col(col).alias("_v")).drop_nulls()
         elif dtype.is_integer():
-            values = (
-                df.select(pl.col(col).cast(pl.String).str.zfill(9).alias("_v"))
-                .drop_nulls()
-                .filter(pl.col("_v").str.len_chars() == 9)
+            # A BSN stored as a number has 8 or 9 digits (a leading zero is lost); smaller
+            # integers (ages, years, counts) zero-padded would pass the 11-proef by accident.
+            candidates = df.select(pl.col(col).alias("_v")).filter(
+                pl.col("_v").is_between(10_000_000, 999_999_999)
             )
-            if values.is_empty():
-                continue
-            values = values.select(pl.col("_v"))
-            counts = values.select(_VALUE_RULES["bsn_value"].sum().alias("bsn_value"))
-            n = int(counts.item())
+            n = int(
+                candidates.select(
+                    is_valid_bsn(pl.col("_v").cast(pl.String).str.zfill(9)).sum()
+                ).item()
+            )
             if n:
                 findings.append({"table": table, "column": col, "rule": "bsn_value", "matches": n})
             continue

@@ -1,6 +1,5 @@
 """pseudonymised_<entity>: staging with keyed pseudonyms and without direct identifiers."""
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -42,7 +41,7 @@ def pseudonymised_tables(
     """Replace identifiers by HMAC pseudonyms under the project key; drop the rest."""
     key = pseudonym_key.load()
     key_id = pseudonym_key.key_id()
-    staged = {e: staging_db.read("staging", e) for e in schema.ENTITIES}
+    staged = {e: staging_db.read("canonical", e) for e in schema.ENTITIES}
     out = pseudonymise_all(staged, key=key)
     del key
     for entity, df in out.items():
@@ -66,6 +65,6 @@ def pseudonymised_tables(
         )
         con.execute(
             "insert into meta.pseudonymisation_runs values (?, current_timestamp, ?, ?)",
-            [context.run_id, key_id, out["persons"].height],
+            [context.run.run_id, key_id, out["persons"].height],
         )
     context.log.info(f"pseudonymised with key id {key_id}")

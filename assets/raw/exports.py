@@ -1,6 +1,5 @@
 """raw_<organisation>__<export>: each landing export read as it is, with a file manifest."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from types import ModuleType

@@ -6,7 +6,6 @@ no values) and the per-file balance to ``staging_file_balance``. The blocking ``
 check proves per file: raw rows = staged + quarantined + removed duplicates + withheld.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from types import ModuleType
@@ -116,7 +115,7 @@ def staging_canonical(
     manifest = staging_db.read("raw", "manifest")
     tables, quarantine, balance = run_adapters(raw_by_org)
     for entity, df in tables.items():
-        staging_db.write("staging", entity, df)
+        staging_db.write("canonical", entity, df)
         per_org = df.group_by("organisation").len().sort("organisation")
         yield dg.MaterializeResult(
             asset_key=f"staging_{entity}",
@@ -130,7 +129,7 @@ def staging_canonical(
         asset_key=QUARANTINE_ASSET,
         metadata={"rows": quarantine.height, "by_rule": markdown_table(by_rule)},
     )
-    staging_db.write("staging", "file_balance", balance)
+    staging_db.write("canonical", "file_balance", balance)
     outcome = check_conservation(balance, manifest)
     yield dg.MaterializeResult(
         asset_key=BALANCE_ASSET,

@@ -24,10 +24,11 @@ pytestmark = pytest.mark.slow
 def materialised(settings_in):
     generate(settings_in.paths.landing, people=400, seed=7, today=settings_in.synthetic.today)
     defs = build_definitions(settings_in)
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    return settings_in, result
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        yield settings_in, result
 
 
 def _landing_bsns(landing: Path) -> set[str]:
@@ -89,7 +90,7 @@ def test_staging_database_is_private_and_key_is_not_in_it(materialised) -> None:
 def test_conservation_balances_every_landing_file(materialised) -> None:
     settings, _ = materialised
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        balance = con.execute("select * from staging.file_balance").pl()
+        balance = con.execute("select * from canonical.file_balance").pl()
         manifest = con.execute("select * from raw.manifest").pl()
         quarantined = con.execute("select count(*) from quarantine.rows").fetchone()[0]
     assert balance.height == manifest.height >= 9

@@ -75,3 +75,9 @@ def test_findings_and_description_never_contain_the_values() -> None:
 def test_pc6_is_a_finding_only_where_areas_are_required() -> None:
     assert check_no_direct_identifiers({"t": _clean()}).passed
     assert not check_no_direct_identifiers({"t": _clean()}, allow_pc6=False).passed
+
+
+def test_ages_years_and_counts_are_not_mistaken_for_bsns() -> None:
+    # 1972 zero-padded is 000001972, which passes the 11-proef; it is a year, not a BSN.
+    df = pl.DataFrame({"birth_year": [1972, 1966], "age_at_intake": [19, 52], "n": [0, 8]})
+    assert check_no_direct_identifiers({"t": df}).passed
