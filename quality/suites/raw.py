@@ -1,0 +1,446 @@
+"""Expectation suites for the raw landing exports (text columns exactly as delivered).
+
+The raw layer is untouched text, dirt included: the adapters quarantine bad rows with a reason.
+These suites therefore do not police rows; they catch a broken or wrong export (a file with
+shifted or renamed columns, another organisation's file, a truncated download) with ``mostly``
+thresholds that normal dirt (~0.5–1 % per rule, see FORMATS.md) stays well inside.
+
+Per export (keyed by organisation and export name, the adapters' ``ExportSpec.name``):
+required columns present (extra columns allowed), ids not null, code-list columns within their
+lists after trimming and case-folding, Bridge levels and other small integers within range,
+dates and amounts that look like dates and amounts, and the share of BSNs passing the 11-proef.
+Specs are plain data (:data:`RAW_SPECS`); GX objects are only built when a suite is run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from anonymise.bsn import is_valid_bsn, normalise_bsn
+from quality.outcome import CheckOutcome
+
+CODE_MOSTLY = 0.95
+"""Share of non-empty values that must be in their code list / pattern (dirt is ~0.5 %)."""
+ID_MOSTLY = 1.0
+"""Ids must always be present (an empty id means the file is not what we think it is)."""
+BSN_MOSTLY = 0.95
+"""Share of rows whose BSN passes the 11-proef (~0.5 % invalid or empty in real exports)."""
+
+BSN_VALID = "_bsn_valid"
+"""Computed column: the row's BSN, normalised, passes the 11-proef."""
+
+# Regexes use non-capturing groups only: pandas warns (UserWarning) on capturing groups in
+# ``str.contains``, which GX uses, and the project turns warnings into errors.
+DATE_PATTERN = r"^\d{1,4}[-/]\d{1,2}[-/]\d{1,4}$"  # dd-mm-yyyy, yyyy-mm-dd, d/m/yyyy, …
+AMOUNT_PATTERN = (
+    r"^-?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?$|^-?\d+(?:\.\d+)?$"  # 1234 / 1.234,56 / 12.5
+)
+POSTCODE_PATTERN = r"^[1-9]\d{3}\s?(?:[a-z]{2})?$"  # PC6 or PC4, case-folded
+INTEGER_PATTERN = r"^\d+$"
+
+YES_NO = ("ja", "nee")
+LEVELS = ("1", "2", "3", "4", "5")
+
+
+def _int_codes(low: int, high: int) -> tuple[str, ...]:
+    return tuple(str(i) for i in range(low, high + 1))
+
+
+@dataclass(frozen=True)
+class RawSpec:
+    """What a raw export must look like. Code lists are lower-case (values are case-folded)."""
+
+    required: tuple[str, ...]
+    ids: tuple[str, ...] = ()
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    levels: tuple[str, ...] = ()  # Bridge levels 1–5, empty = domain not scored
+    patterns: dict[str, str] = field(default_factory=dict)  # column -> regex (case-folded text)
+    bsn: str | None = None
+
+
+_GRONINGEN_DOMAINS = (
+    "wonen",
+    "gezin",
+    "gezondheid",
+    "sociaal_netwerk",
+    "schulden",
+    "spaargeld",
+    "diploma",
+    "netto_inkomen",
+)
+
+RAW_SPECS: dict[tuple[str, str], RawSpec] = {
+    ("groningen", "participants"): RawSpec(
+        required=(
+            "deelnemer_id",
+            "voornaam",
+            "tussenvoegsel",
+            "achternaam",
+            "straat",
+            "huisnummer",
+            "postcode",
+            "woonplaats",
+            "geboortedatum",
+            "leeftijd_bij_intake",
+            "geslacht",
+            "bsn",
+            "email",
+            "telefoon",
+            "wij_dossiernummer",
+            "buddy_id",
+            "huishouden",
+            "aantal_kinderen",
+            "startdatum",
+            "einddatum",
+            "reden_einde",
+            "bezwaar_onderzoek",
+        ),
+        ids=("deelnemer_id",),
+        codes={
+            "geslacht": ("m", "v", "x"),
+            "huishouden": ("al", "eo", "pzk", "pmk", "ov"),
+            "reden_einde": ("afgerond", "geweigerd", "afgebroken"),
+            "bezwaar_onderzoek": YES_NO,
+            "leeftijd_bij_intake": _int_codes(0, 120),
+            "aantal_kinderen": _int_codes(0, 20),
+        },
+        patterns={
+            "postcode": POSTCODE_PATTERN,
+            "geboortedatum": DATE_PATTERN,
+            "startdatum": DATE_PATTERN,
+            "einddatum": DATE_PATTERN,
+        },
+        bsn="bsn",
+    ),
+    ("groningen", "buddies"): RawSpec(
+        required=(
+            "buddy_id",
+            "voornaam",
+            "tussenvoegsel",
+            "achternaam",
+            "straat",
+            "huisnummer",
+            "postcode",
+            "woonplaats",
+            "email",
+        ),
+        ids=("buddy_id",),
+        patterns={"postcode": POSTCODE_PATTERN},
+    ),
+    ("groningen", "measurements"): RawSpec(
+        required=("meting_id", "deelnemer_id", "meetdatum", *_GRONINGEN_DOMAINS),
+        ids=("meting_id", "deelnemer_id"),
+        levels=_GRONINGEN_DOMAINS,
+        patterns={"meetdatum": DATE_PATTERN},
+    ),
+    ("groningen", "goals"): RawSpec(
+        required=(
+            "doel_id",
+            "deelnemer_id",
+            "pijler",
+            "doel",
+            "actie",
+            "uitdaging",
+            "wie_helpt",
+            "datum_gesteld",
+            "datum_behaald",
+            "vertrouwen",
+        ),
+        ids=("doel_id", "deelnemer_id"),
+        codes={
+            "pijler": (
+                "wonen",
+                "gezin",
+                "gezondheid",
+                "sociaal netwerk",
+                "schulden",
+                "spaargeld",
+                "diploma",
+                "netto inkomen",
+            ),
+            "vertrouwen": _int_codes(1, 10),
+        },
+        patterns={"datum_gesteld": DATE_PATTERN, "datum_behaald": DATE_PATTERN},
+    ),
+    ("zuidplas", "registrations"): RawSpec(
+        required=(
+            "registratie_id",
+            "clientnummer",
+            "bsn",
+            "naam",
+            "adres",
+            "postcode",
+            "woonplaats",
+            "geboortedatum",
+            "geslacht",
+            "gezinssamenstelling",
+            "aantal_kinderen",
+            "proces",
+            "achterstand_bedrag",
+            "aantal_schuldeisers",
+            "startdatum",
+            "einddatum",
+            "resultaat",
+            "bezwaar",
+            "notitie",
+        ),
+        ids=("registratie_id", "clientnummer"),
+        codes={
+            "woonplaats": (
+                "nieuwerkerk aan den ijssel",
+                "moordrecht",
+                "zevenhuizen",
+                "moerkapelle",
+            ),
+            "geslacht": ("man", "vrouw", "onbekend"),
+            "gezinssamenstelling": (
+                "alleenstaand",
+                "eenoudergezin",
+                "samenwonend zonder kinderen",
+                "gezin met kinderen",
+                "anders",
+            ),
+            "aantal_kinderen": _int_codes(0, 20),
+            "proces": ("vroegsignalering", "geldzaken", "wisselgeldbudget", "1g1p1r casusregie"),
+            "resultaat": ("opgelost", "doorverwezen", "geen contact", "gestopt"),
+            "bezwaar": ("j", "n"),
+        },
+        patterns={
+            "postcode": POSTCODE_PATTERN,
+            "geboortedatum": DATE_PATTERN,
+            "startdatum": DATE_PATTERN,
+            "einddatum": DATE_PATTERN,
+            "achterstand_bedrag": AMOUNT_PATTERN,
+            "aantal_schuldeisers": INTEGER_PATTERN,
+        },
+        bsn="bsn",
+    ),
+    ("aalsmeer", "households"): RawSpec(
+        required=(
+            "casus_id",
+            "startdatum",
+            "einddatum",
+            "reden_einde",
+            "uitkomst",
+            "netto_inkomen_huishouden",
+            "inkomstenbron",
+            "schuld_bedrag",
+            "medische_gegevens",
+            "woonsituatie",
+            "bezwaar",
+            "ondersteuningsplan",
+        ),
+        ids=("casus_id",),
+        codes={
+            "reden_einde": ("afgerond", "geen ondersteuning", "afgebroken"),
+            "uitkomst": ("doelen behaald", "deels behaald", "niet behaald"),
+            "inkomstenbron": ("bijstand", "loon", "uwv", "aow", "zelfstandig", "geen"),
+            "medische_gegevens": YES_NO,
+            "woonsituatie": ("huur", "koop", "inwonend"),
+            "bezwaar": YES_NO,
+        },
+        patterns={
+            "startdatum": DATE_PATTERN,
+            "einddatum": DATE_PATTERN,
+            "netto_inkomen_huishouden": AMOUNT_PATTERN,
+            "schuld_bedrag": AMOUNT_PATTERN,
+        },
+    ),
+    ("aalsmeer", "members"): RawSpec(
+        required=(
+            "lid_id",
+            "casus_id",
+            "rol",
+            "bsn",
+            "voornaam",
+            "achternaam",
+            "geboortedatum",
+            "geslacht",
+            "nationaliteit",
+            "verblijfstitel",
+            "straat",
+            "huisnummer",
+            "postcode",
+        ),
+        ids=("lid_id", "casus_id"),
+        codes={
+            "rol": ("aanvrager", "partner", "kind", "huisgenoot"),
+            "geslacht": ("m", "v"),
+        },
+        patterns={"geboortedatum": DATE_PATTERN, "postcode": POSTCODE_PATTERN},
+        bsn="bsn",
+    ),
+    ("hengelo", "contacts"): RawSpec(
+        required=(
+            "contact_id",
+            "naam",
+            "geboortedatum",
+            "geslacht",
+            "telefoon",
+            "email",
+            "bsn",
+            "adres",
+            "postcode",
+            "gezondheid_notities",
+            "foto",
+        ),
+        ids=("contact_id",),
+        codes={"geslacht": ("m", "v", "x")},
+        patterns={"geboortedatum": DATE_PATTERN, "postcode": POSTCODE_PATTERN},
+        bsn="bsn",
+    ),
+    ("hengelo", "trajectories"): RawSpec(
+        required=(
+            "traject_id",
+            "contact_id",
+            "startdatum",
+            "einddatum",
+            "status",
+            "resultaat",
+            "bezwaar_onderzoek",
+        ),
+        ids=("traject_id", "contact_id"),
+        codes={
+            "status": ("afgerond", "gestopt", "niet gestart", "lopend"),
+            "resultaat": ("zelfredzaam", "verbeterd", "gelijk", "verslechterd"),
+            "bezwaar_onderzoek": YES_NO,
+        },
+        patterns={"startdatum": DATE_PATTERN, "einddatum": DATE_PATTERN},
+    ),
+    ("breda", "plans"): RawSpec(
+        required=(
+            "plan_id",
+            "bsn",
+            "geslacht",
+            "leeftijd",
+            "postcode",
+            "inkomstenbronnen",
+            "beroep",
+            "werkverleden",
+            "schulden_totaal",
+            "kinderen_leeftijden",
+            "probleemomschrijving",
+            "schuldhulpverlening",
+            "beschermingsbewind",
+            "justitie",
+            "ggz",
+            "plankosten",
+            "doorbraak_bereikt",
+            "startdatum",
+            "einddatum",
+            "reden_einde",
+            "bezwaar",
+        ),
+        ids=("plan_id",),
+        codes={
+            "geslacht": ("m", "v"),
+            "leeftijd": _int_codes(0, 120),
+            "schuldhulpverlening": ("geen", "aangemeld", "lopend", "afgerond"),
+            "beschermingsbewind": YES_NO,
+            "justitie": YES_NO,
+            "ggz": YES_NO,
+            "doorbraak_bereikt": YES_NO,
+            "reden_einde": ("afgerond", "afgebroken", "niet gestart"),
+            "bezwaar": YES_NO,
+        },
+        patterns={
+            "postcode": POSTCODE_PATTERN,
+            "inkomstenbronnen": r"^[a-z_ ]+(?:\s*\|\s*[a-z_ ]+)*$",
+            "kinderen_leeftijden": r"^\d{1,2}(?:\s*\|\s*\d{1,2})*$",
+            "schulden_totaal": AMOUNT_PATTERN,
+            "plankosten": AMOUNT_PATTERN,
+            "startdatum": DATE_PATTERN,
+            "einddatum": DATE_PATTERN,
+        },
+        bsn="bsn",
+    ),
+}
+"""(organisation, export) -> what the export must look like (columns from FORMATS.md)."""
+
+
+def _normalised(spec: RawSpec, df: pl.DataFrame) -> pl.DataFrame:
+    """The frame GX sees: checked columns trimmed (codes also case-folded), empty -> null, plus
+    ``_bsn_valid``. Columns not checked are kept as they are (their presence is checked)."""
+    present = set(df.columns)
+    folded = [c for c in (*spec.codes, *spec.levels, *spec.patterns) if c in present]
+    trimmed = [c for c in spec.ids if c in present and c not in folded]
+
+    def clean(c: str, fold: bool) -> pl.Expr:
+        text = pl.col(c).cast(pl.String).str.strip_chars()
+        text = text.str.to_lowercase() if fold else text
+        return pl.when(text == "").then(None).otherwise(text).alias(c)
+
+    out = df.with_columns([clean(c, True) for c in folded] + [clean(c, False) for c in trimmed])
+    if spec.bsn and spec.bsn in present:
+        out = out.with_columns(is_valid_bsn(normalise_bsn(pl.col(spec.bsn))).alias(BSN_VALID))
+    return out
+
+
+def raw_expectations(spec: RawSpec, columns: set[str]) -> list[Any]:
+    """The GX expectations for ``spec`` (per-column ones only for columns that are present: a
+    missing column is reported once, by the column-set expectation)."""
+    from quality.gx_runtime import gxe
+
+    x = gxe()
+    out: list[Any] = [
+        x.ExpectTableColumnsToMatchSet(
+            column_set=list(spec.required), exact_match=False, meta={"rule": "required_columns"}
+        )
+    ]
+    for c in spec.ids:
+        if c in columns:
+            out.append(
+                x.ExpectColumnValuesToNotBeNull(
+                    column=c, mostly=ID_MOSTLY, meta={"rule": "id_not_null"}
+                )
+            )
+    for c, codes in spec.codes.items():
+        if c in columns:
+            out.append(
+                x.ExpectColumnValuesToBeInSet(
+                    column=c, value_set=list(codes), mostly=CODE_MOSTLY, meta={"rule": "code_list"}
+                )
+            )
+    for c in spec.levels:
+        if c in columns:
+            out.append(
+                x.ExpectColumnValuesToBeInSet(
+                    column=c, value_set=list(LEVELS), mostly=CODE_MOSTLY, meta={"rule": "level"}
+                )
+            )
+    for c, pattern in spec.patterns.items():
+        if c in columns:
+            out.append(
+                x.ExpectColumnValuesToMatchRegex(
+                    column=c, regex=pattern, mostly=CODE_MOSTLY, meta={"rule": "pattern"}
+                )
+            )
+    if spec.bsn and spec.bsn in columns:
+        out.append(
+            x.ExpectColumnValuesToBeInSet(
+                column=BSN_VALID, value_set=[True], mostly=BSN_MOSTLY, meta={"rule": "bsn_11_proef"}
+            )
+        )
+    return out
+
+
+def validate_raw(organisation: str, export: str, df: pl.DataFrame) -> CheckOutcome:
+    """Validate one raw export (text columns as read by ``assets.raw.reader``).
+
+    An export without a spec fails (so a new export cannot slip through unchecked).
+    """
+    spec = RAW_SPECS.get((organisation, export))
+    name = f"raw_{organisation}__{export}"
+    if spec is None:
+        return CheckOutcome(
+            False,
+            f"{name}: no raw expectation suite is defined for this export.",
+            {"suite": name, "known_exports": sorted(f"{o}/{e}" for o, e in RAW_SPECS)},
+        )
+    from quality.gx_runtime import validate_frame
+
+    frame = _normalised(spec, df)
+    return validate_frame(frame, raw_expectations(spec, set(df.columns)), name=name)

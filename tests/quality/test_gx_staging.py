@@ -1,0 +1,183 @@
+"""quality.suites.staging: exact suites per canonical table, referential integrity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from assets.staging import schema
+from quality.suites.staging import validate_staging
+
+D = dt.date
+
+
+def _lineage(n: int, file: str) -> dict[str, list]:
+    return {
+        "organisation": ["groningen"] * n,
+        "source_file": [file] * n,
+        "source_row": list(range(1, n + 1)),
+    }
+
+
+def _tables() -> dict[str, pl.DataFrame]:
+    persons = pl.DataFrame(
+        {
+            **_lineage(3, "groningen/deelnemers.csv"),
+            "source_person_id": ["KG-1", "KG-2", "KG-3"],
+            "bsn": ["111222333", "123456782", "010000008"],
+            "birth_date": [D(1980, 1, 2), None, D(1975, 5, 5)],
+            "age_at_intake": [None, 44, None],
+            "gender": ["man", "vrouw", None],
+            "postcode": ["9711AB", None, "9712CD"],
+            "house_number": ["1", "2", None],
+            "household_type": ["alleenstaand", None, "overig"],
+            "children_count": [0, 2, None],
+            "nationality_group": ["nederlands", None, "eu"],
+        }
+    )
+    episodes = pl.DataFrame(
+        {
+            **_lineage(3, "groningen/deelnemers.csv"),
+            "episode_id": ["KG-1", "KG-2", "KG-3"],
+            "source_person_id": ["KG-1", "KG-2", "KG-3"],
+            "programme": ["kansrijk"] * 3,
+            "start_date": [D(2022, 1, 1), D(2022, 2, 1), D(2023, 1, 1)],
+            "end_date": [None, D(2022, 2, 1), D(2024, 1, 1)],
+            "end_reason": ["ongoing", "completed", "aborted"],
+            "outcome": [None, "afgerond", None],
+            "objects_to_research": [False, True, False],
+        }
+    )
+    scores = pl.DataFrame(
+        {
+            **_lineage(4, "groningen/metingen.csv"),
+            "episode_id": ["KG-1", "KG-1", "KG-2", "KG-3"],
+            "measured_on": [D(2022, 1, 5)] * 4,
+            "domain": ["wonen", "gezin", "wonen", "schulden"],
+            "level": [1, 5, 3, 2],
+        }
+    )
+    goals = pl.DataFrame(
+        {
+            **_lineage(2, "groningen/doelen.csv"),
+            "goal_id": ["G1", "G2"],
+            "episode_id": ["KG-1", "KG-3"],
+            "domain": ["schulden", "netto_inkomen"],
+            "set_on": [D(2022, 1, 5), D(2023, 1, 5)],
+            "achieved_on": [None, D(2023, 1, 5)],
+            "confidence": [7, None],
+        }
+    )
+    debts = pl.DataFrame(
+        {
+            **_lineage(1, "zuidplas/registraties.csv"),
+            "episode_id": ["KG-2"],
+            "measured_on": [D(2022, 2, 1)],
+            "debt_amount_eur": [0.0],
+            "creditor_count": [None],
+        }
+    )
+    raw = {
+        "persons": persons,
+        "episodes": episodes,
+        "bridge_scores": scores,
+        "goals": goals,
+        "debts": debts,
+    }
+    return {k: schema.conform(v, schema.ENTITIES[k]) for k, v in raw.items()}
+
+
+def test_clean_tables_pass() -> None:
+    tables = _tables()
+    tables["case_problems"] = schema.empty(schema.CASE_PROBLEMS)  # empty tables pass too
+    outcomes = validate_staging(tables)
+    assert set(outcomes) == set(tables)
+    for name, o in outcomes.items():
+        assert o.passed, (name, o.description, o.details)
+    assert outcomes["episodes"].details["referential_integrity"] == (
+        "organisation/source_person_id -> persons"
+    )
+
+
+def test_each_rule_catches_its_error() -> None:
+    t = _tables()
+    t["persons"] = t["persons"].with_columns(
+        pl.Series("bsn", ["111222333", "123456789", "010000008"]),  # fails the 11-proef
+        pl.Series("gender", ["man", "m", None]),  # not in GENDERS
+        pl.Series("children_count", [0, 21, None], dtype=pl.Int16),
+    )
+    t["episodes"] = t["episodes"].with_columns(
+        pl.Series("end_date", [None, D(2021, 1, 1), D(2024, 1, 1)]),  # end before start
+        pl.Series("source_person_id", ["KG-1", "KG-2", "KG-9"]),  # orphan
+    )
+    t["bridge_scores"] = pl.concat([t["bridge_scores"], t["bridge_scores"].head(1)]).with_columns(
+        pl.Series("level", [1, 5, 3, 6, 1], dtype=pl.Int8)
+    )
+    t["goals"] = t["goals"].with_columns(
+        pl.Series("achieved_on", [D(2021, 1, 1), None]),
+        pl.Series("episode_id", ["KG-1", "XX"]),
+    )
+    t["debts"] = t["debts"].with_columns(pl.Series("debt_amount_eur", [-5.0]))
+    outcomes = validate_staging(t)
+
+    def failed(name: str) -> set[tuple[str, str]]:
+        return {
+            (r["rule"], ",".join(r["columns"]))
+            for r in outcomes[name].details["results"]
+            if not r["success"]
+        }
+
+    assert failed("persons") == {
+        ("bsn_11_proef", "_bsn_valid"),
+        ("code", "gender"),
+        ("range", "children_count"),
+    }
+    assert failed("episodes") == {
+        ("date_order", "end_date,start_date"),
+        ("referential_integrity", "_parent_known"),
+    }
+    assert failed("bridge_scores") == {
+        ("key", "organisation,episode_id,measured_on,domain"),
+        ("range", "level"),
+    }
+    assert failed("goals") == {
+        ("date_order", "achieved_on,set_on"),
+        ("referential_integrity", "_parent_known"),
+    }
+    assert failed("debts") == {("range", "debt_amount_eur")}
+    orphans = [
+        r for r in outcomes["goals"].details["results"] if r["rule"] == "referential_integrity"
+    ]
+    assert orphans[0]["unexpected_count"] == 1
+    assert "123456789" not in str(outcomes["persons"].details)
+
+
+def test_missing_column_null_key_and_no_parent() -> None:
+    t = _tables()
+    outcomes = validate_staging(
+        {
+            "bridge_scores": t["bridge_scores"]
+            .drop("level")
+            .with_columns(pl.Series("episode_id", [None, "KG-1", "KG-2", "KG-3"]))
+        }
+    )
+    o = outcomes["bridge_scores"]
+    assert not o.passed
+    assert o.details["referential_integrity"].startswith("not checked")
+    rules = {r["rule"] for r in o.details["results"] if not r["success"]}
+    assert rules == {"canonical_columns", "not_null"}
+    assert not validate_staging({"nonsense": t["persons"]})["nonsense"].passed
+
+
+def test_future_date_fails() -> None:
+    t = _tables()
+    scores = t["bridge_scores"].with_columns(pl.lit(D(2999, 1, 1)).alias("measured_on"))
+    o = validate_staging({"bridge_scores": scores})["bridge_scores"]
+    assert {r["rule"] for r in o.details["results"] if not r["success"]} == {"date_not_in_future"}
+
+
+def test_all_null_optional_dates_pass() -> None:
+    t = _tables()
+    goals = t["goals"].with_columns(pl.lit(None, dtype=pl.Date).alias("achieved_on"))
+    assert validate_staging({"goals": goals, "episodes": t["episodes"]})["goals"].passed
