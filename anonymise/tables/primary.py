@@ -1,0 +1,147 @@
+"""Primary sensitivity rules and protection levels (ESSnet Handbook on SDC, §4.2)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from anonymise.tables.model import TableSet
+
+
+@dataclass(frozen=True)
+class PrimaryRules:
+    """Which cells are sensitive, and how far an attacker's interval must reach around them.
+
+    Parameters
+    ----------
+    threshold
+        A non-zero cell with fewer contributors is sensitive (``primary:threshold``).
+    frequency_protection
+        Protection of frequency cells under the threshold: a number ``q`` asks the attacker's
+        interval to reach at least ``q`` above and (as far as 0 allows) ``q`` below the value, so
+        the interval has width ≥ ``q`` — never an exact count; ``"range"`` asks it to reach up to
+        the threshold and down to 0.
+    dominance
+        ``(n, k)``: sensitive when the ``n`` largest contributions exceed ``k`` % of the cell.
+    p_percent
+        Sensitive when the cell minus its two largest contributions is below ``p`` % of the largest.
+    magnitude_protection
+        Protection, as a share of the value, of a magnitude cell under the threshold.
+    zeros_disclosive
+        Treat empty cells as sensitive (``primary:zero``); by default zeros are safe.
+    group_share
+        Group disclosure: a frequency cell holding at least this share of its line is sensitive.
+
+    >>> PrimaryRules().threshold, PrimaryRules(dominance=None).dominance
+    (10, None)
+    """
+
+    threshold: int | None = 10
+    frequency_protection: float | Literal["range"] = 1.0
+    dominance: tuple[int, float] | None = (1, 50.0)
+    p_percent: float | None = 10.0
+    magnitude_protection: float = 0.1
+    zeros_disclosive: bool = False
+    group_share: float | None = 0.9
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def primary_cells(table_set: TableSet, rules: PrimaryRules | None = None) -> pl.DataFrame:
+    """One row per sensitive cell: ``cell_id``, ``reason``, ``upl`` and ``lpl``.
+
+    Upper/lower protection levels follow the handbook: (n,k) ``(100/k)(x1+…+xn) − X``, p%
+    ``(p/100)·x1 − (X − x1 − x2)``; counts under the threshold get ``frequency_protection``.
+
+    >>> import polars as pl
+    >>> from anonymise.tables import TableSet, frequency_table
+    >>> lf = pl.LazyFrame({"g": ["a"] * 12 + ["b"] * 3 + ["c"] * 10})
+    >>> ts = TableSet([frequency_table(lf, dims=["g"])])
+    >>> primary_cells(ts, PrimaryRules(group_share=None)).select("reason", "upl", "lpl").rows()
+    [('primary:threshold', 1.0, 1.0)]
+    """
+    rules = rules or PrimaryRules()
+    cells = table_set.cells
+    a = cells["value"].to_numpy().astype(float)
+    nc = cells["contributors"].to_numpy()
+    freq = (cells["kind"] == "frequency").to_numpy()
+    tops = cells["top"].to_list()
+    n = len(a)
+    upl = np.zeros(n)
+    lpl = np.zeros(n)
+    reason: list[str | None] = [None] * n
+
+    def mark(i: int, why: str, up: float, lo: float) -> None:
+        lo = min(lo, a[i])  # the value cannot go below 0
+        if up <= 0 and lo <= 0:
+            return
+        if reason[i] is None:
+            reason[i] = why
+        upl[i] = max(upl[i], up)
+        lpl[i] = max(lpl[i], lo)
+
+    for i in range(n):
+        if a[i] == 0:
+            if rules.zeros_disclosive:
+                q = rules.frequency_protection
+                mark(i, "primary:zero", 1.0 if q == "range" else float(q), 0.0)
+            continue
+        if rules.threshold is not None and nc[i] < rules.threshold:
+            if freq[i]:
+                q = rules.frequency_protection
+                if q == "range":
+                    mark(i, "primary:threshold", max(rules.threshold - a[i], 1.0), a[i])
+                else:
+                    mark(i, "primary:threshold", float(q), float(q))
+            else:
+                pl_ = max(rules.magnitude_protection * a[i], 1.0)
+                mark(i, "primary:threshold", pl_, pl_)
+        if freq[i]:
+            continue
+        x = sorted(tops[i] or [], reverse=True)
+        if rules.dominance is not None and x:
+            k_n, k = rules.dominance
+            top_n = sum(x[:k_n])
+            if top_n > k / 100 * a[i]:
+                level = 100 / k * top_n - a[i]
+                mark(i, "primary:dominance", level, level)
+        if rules.p_percent is not None and x:
+            rest = a[i] - sum(x[:2])
+            if rest < rules.p_percent / 100 * x[0]:
+                level = rules.p_percent / 100 * x[0] - rest
+                mark(i, "primary:p-percent", level, level)
+    if rules.group_share is not None:
+        _group(table_set, rules.group_share, a, freq, mark)
+    ids = [i for i in range(n) if reason[i] is not None]
+    return pl.DataFrame(
+        {
+            "cell_id": ids,
+            "reason": [reason[i] for i in ids],
+            "upl": upl[ids],
+            "lpl": lpl[ids],
+        },
+        schema={"cell_id": pl.Int64, "reason": pl.String, "upl": pl.Float64, "lpl": pl.Float64},
+    )
+
+
+def _group(ts: TableSet, share: float, a: np.ndarray, freq: np.ndarray, mark) -> None:
+    """Group disclosure: a child holding ≥ ``share`` of a line's units (lines of ≥ 2 children)."""
+    eq = ts.equations.tocsr()
+    for r in range(eq.shape[0]):
+        cols = eq.indices[eq.indptr[r] : eq.indptr[r + 1]]
+        coef = eq.data[eq.indptr[r] : eq.indptr[r + 1]]
+        parent = cols[coef < 0][0]
+        children = cols[coef > 0]
+        total = a[parent]
+        if len(children) < 2 or total <= 0 or not freq[parent]:
+            continue
+        limit = math.ceil(share * total - 1e-9)
+        for c in children:
+            if a[c] >= limit:
+                # the attacker's lower bound must fall below share × total
+                mark(int(c), "primary:group", 1.0, a[c] - limit + 1)

@@ -1,0 +1,229 @@
+"""Entry points: :func:`protect` (primary + secondary suppression + audit) and :func:`audit`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from anonymise.tables.audit import AuditReport, audit_problem
+from anonymise.tables.heuristic import heuristic
+from anonymise.tables.ledger import Ledger, build_problem
+from anonymise.tables.model import TableSet
+from anonymise.tables.primary import PrimaryRules, primary_cells
+from anonymise.tables.result import ProtectionResult, protected_tables
+from anonymise.tables.secondary import COMPACT_LIMIT, compact_size, costs, solve_compact, solve_cuts
+
+AUTO_MILP_CELLS = 50_000
+
+
+def _primaries(table_set: TableSet, rules: PrimaryRules):
+    prim = primary_cells(table_set, rules)
+    n = table_set.n_cells
+    upl = np.zeros(n)
+    lpl = np.zeros(n)
+    reasons: list[str | None] = [None] * n
+    ids = prim["cell_id"].to_numpy()
+    upl[ids] = prim["upl"].to_numpy()
+    lpl[ids] = prim["lpl"].to_numpy()
+    for i, r in zip(ids, prim["reason"].to_list(), strict=True):
+        reasons[i] = r
+    return upl, lpl, reasons
+
+
+def protect(
+    table_set: TableSet,
+    *,
+    rules: PrimaryRules | None = None,
+    method: Literal["milp", "heuristic", "auto"] = "auto",
+    cost: Literal["unity", "value", "log"] = "unity",
+    total_weight: float = 10.0,
+    allow_zero_secondaries: bool = False,
+    ledger: Ledger | None = None,
+    release_id: str | None = None,
+    time_limit: float = 60.0,
+    max_suppressed_share: float | None = None,
+) -> ProtectionResult:
+    """Primary and secondary suppression of linked tables, audited before it is returned.
+
+    ``method="milp"`` finds the cheapest safe pattern (compact model for small components,
+    cutting planes otherwise, seeded and bounded by the heuristic); ``"heuristic"`` the greedy
+    line rule with LP repair; ``"auto"`` the MILP up to 50,000 cells. With a ``ledger``, earlier
+    releases' equations and values are part of the model, so differencing across releases is
+    prevented. ``max_suppressed_share`` rolls a hierarchical dimension up one level (and protects
+    again) while a table would lose more than that share of its cells.
+
+    >>> import polars as pl
+    >>> from anonymise.tables import TableSet, frequency_table
+    >>> levels = ["1"] * 15 + ["2"] * 15 + ["1"] * 12 + ["2"] * 13 + ["1"] * 3
+    >>> lf = pl.LazyFrame({"wijk": ["A"] * 30 + ["B"] * 25 + ["C"] * 3, "level": levels})
+    >>> res = protect(TableSet([frequency_table(lf, dims=["wijk", "level"])]), method="milp")
+    >>> res.audit.ok, res.n_primary, res.n_secondary
+    (True, 2, 2)
+    """
+    rules = rules or PrimaryRules()
+    t0 = time.perf_counter()
+    upl, lpl, reasons = _primaries(table_set, rules)
+    problem, notes = build_problem(table_set, upl, lpl, ledger=ledger, release_id=release_id)
+    n = len(problem.keys)
+    reasons = reasons + [None] * (n - len(reasons))
+    sup_fixed = problem.primary | (problem.fixed == 1)
+    free = (problem.fixed == -1) & ~sup_fixed
+    if not allow_zero_secondaries:
+        free &= problem.values > 0
+    margin = np.concatenate(
+        [table_set.cells["is_margin"].to_numpy(), np.zeros(n - table_set.n_cells, bool)]
+    )
+    w = costs(problem, margin, cost, total_weight)
+    if method == "auto":
+        method = "milp" if table_set.n_cells <= AUTO_MILP_CELLS else "heuristic"
+    heur = heuristic(problem, w, free, sup_fixed)
+    solver: dict = {
+        "heuristic": {
+            "cost": heur.cost,
+            "status": heur.status,
+            "seconds": round(heur.seconds, 3),
+            "rounds": heur.iterations,
+        }
+    }
+    best = heur
+    if method == "milp":
+        left = max(time_limit - (time.perf_counter() - t0), 1.0)
+        if compact_size(problem) <= COMPACT_LIMIT:
+            opt = solve_compact(problem, w, free, sup_fixed, time_limit=left)
+        else:
+            opt = solve_cuts(
+                problem,
+                w,
+                free,
+                sup_fixed,
+                seed_cuts=heur.cuts,
+                upper_bound=heur.cost,
+                time_limit=left,
+            )
+        solver["milp"] = {
+            "formulation": opt.method,
+            "cost": opt.cost,
+            "status": opt.status,
+            "seconds": round(opt.seconds, 3),
+            "iterations": opt.iterations,
+        }
+        # only a proven pattern replaces the heuristic's (a cut master stopped early is unsafe)
+        if opt.status in ("optimal", "infeasible"):
+            best = opt
+    elif method != "heuristic":
+        raise ValueError(f"unknown method {method!r}")
+    suppressed = best.suppressed.copy()
+    report = audit_problem(problem, suppressed)
+    # a secondary that the attacker recovers exactly protects nothing: publish it
+    for _ in range(5):
+        exact = set(report.intervals.filter(pl.col("exact") & ~pl.col("primary"))["key"])
+        pos = [i for i, k in enumerate(problem.keys) if k in exact and free[i]]
+        if not pos:
+            break
+        suppressed[pos] = False
+        report = audit_problem(problem, suppressed)
+    if best.status == "infeasible":  # no pattern meets every level: report, never hide it
+        suppressed = heur.suppressed.copy()
+        report = audit_problem(problem, suppressed)
+    for i in np.flatnonzero(suppressed & ~sup_fixed):
+        reasons[i] = "secondary"
+    if max_suppressed_share is not None:
+        rolled = _escalate(table_set, suppressed, max_suppressed_share)
+        if rolled is not None:
+            return protect(
+                rolled,
+                rules=rules,
+                method=method,
+                cost=cost,
+                total_weight=total_weight,
+                allow_zero_secondaries=allow_zero_secondaries,
+                ledger=ledger,
+                release_id=release_id,
+                time_limit=time_limit,
+                max_suppressed_share=max_suppressed_share,
+            )
+    record = {
+        "rules": rules.as_dict(),
+        "parameters": {
+            "cost": cost,
+            "total_weight": total_weight,
+            "time_limit": time_limit,
+            "allow_zero_secondaries": allow_zero_secondaries,
+            "release_id": release_id,
+            "with_ledger": ledger is not None,
+        },
+        "method": best.method,
+        "status": best.status
+        if best is not heur or method == "heuristic"
+        else f"milp {solver['milp']['status']}; heuristic pattern kept",
+        "cost": float(w[suppressed & free].sum()),
+        "cells": table_set.n_cells,
+        "primary": int(sum(r is not None and r.startswith("primary") for r in reasons)),
+        "secondary": int(sum(r == "secondary" for r in reasons)),
+        "solver": solver,
+        "notes": notes,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "audit": report.as_dict(),
+    }
+    return ProtectionResult(
+        tables=protected_tables(table_set, suppressed, reasons),
+        table_set=table_set,
+        problem=problem,
+        suppressed=suppressed,
+        reasons=reasons,
+        audit=report,
+        record=record,
+    )
+
+
+def _escalate(table_set: TableSet, suppressed: np.ndarray, share: float) -> TableSet | None:
+    for t in table_set.tables:
+        ids = table_set.memberships[t.name]["cell_id"].to_numpy()
+        if suppressed[ids].mean() <= share:
+            continue
+        # roll up the dimension with the deepest hierarchy
+        depth = {d.name: max(len(d.ancestors(c)) for c in d.codes) for d in t.dims}
+        dim = max(depth, key=lambda k: depth[k])
+        if depth[dim] <= 2:
+            continue
+        return table_set.roll_up(t.name, dim)
+    return None
+
+
+def audit(
+    table_set: TableSet,
+    suppressed: Iterable[str] | np.ndarray,
+    *,
+    rules: PrimaryRules | None = None,
+    ledger: Ledger | None = None,
+    release_id: str | None = None,
+) -> AuditReport:
+    """Audit a pattern: the attacker's interval of every suppressed cell, over all linked tables.
+
+    ``suppressed`` is a boolean array over ``table_set.cells`` or an iterable of cell keys.
+    Sensitive cells and their protection levels come from ``rules``; with a ``ledger`` the
+    equations and published values of earlier releases are used too.
+
+    >>> import polars as pl
+    >>> from anonymise.tables import TableSet, frequency_table
+    >>> lf = pl.LazyFrame({"g": ["a"] * 12 + ["b"] * 3 + ["c"] * 10})
+    >>> ts = TableSet([frequency_table(lf, dims=["g"])])
+    >>> rep = audit(ts, ["count|g=b"], rules=PrimaryRules(group_share=None))
+    >>> rep.ok, rep.intervals.select("lower", "upper").row(0)
+    (False, (3.0, 3.0))
+    """
+    rules = rules or PrimaryRules()
+    upl, lpl, _ = _primaries(table_set, rules)
+    problem, _ = build_problem(table_set, upl, lpl, ledger=ledger, release_id=release_id)
+    mask = np.zeros(len(problem.keys), dtype=bool)
+    if isinstance(suppressed, np.ndarray) and suppressed.dtype == bool:
+        mask[: len(suppressed)] = suppressed
+    else:
+        pos = {k: i for i, k in enumerate(problem.keys)}
+        for k in suppressed:
+            mask[pos[k]] = True
+    return audit_problem(problem, mask)

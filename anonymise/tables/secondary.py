@@ -1,0 +1,402 @@
+"""Optimal secondary suppression (Fischetti–Salazar) with ``scipy.optimize.milp`` (HiGHS).
+
+Two formulations of the same model (domain.md §3.2–3.3):
+
+* **compact**: one witness perturbation ``z^{p±}`` per sensitive cell and direction, so
+  "the attacker's interval reaches the protection level" becomes linear constraints; exact, but
+  ``2|P|n`` continuous variables, so only for small components;
+* **cutting plane** (Benders, audit-and-cut): a master MILP over the 0/1 pattern only, with
+  capacity cuts ``Σ (α_i UB_i + β_i LB_i) x_i ≥ UPL_p`` read off the duals of the attacker LPs of
+  the current pattern; starts from the cuts of single equations, adds violated cuts until the
+  attacker LPs of the pattern meet every protection level (then the pattern is optimal).
+
+Solver-side attacker LPs live here (they need duals); the independent check is
+:mod:`anonymise.tables.audit`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse.csgraph import connected_components
+
+from anonymise.tables.model import Problem
+
+COMPACT_LIMIT = 5_000
+"""Largest number of witness variables for which the compact model is used."""
+SEPARATION_VARIABLES = 6000
+
+
+@dataclass
+class Cut:
+    """``Σ coef · x[idx] ≥ rhs`` over cells (fixed cells already moved to the right-hand side)."""
+
+    idx: np.ndarray
+    coef: np.ndarray
+    rhs: float
+
+
+@dataclass
+class Pattern:
+    """A suppression pattern with how it was found."""
+
+    suppressed: np.ndarray
+    cost: float
+    method: str
+    status: str
+    seconds: float
+    iterations: int = 0
+    cuts: list[Cut] = field(default_factory=list)
+
+
+def costs(problem: Problem, margin: np.ndarray, cost: str, total_weight: float) -> np.ndarray:
+    """Cost per cell: ``unity``, ``value`` or ``log`` (log(1+value)); margins × ``total_weight``."""
+    a = problem.values
+    if cost == "unity":
+        w = np.ones_like(a)
+    elif cost == "value":
+        w = a.copy()
+    elif cost == "log":
+        w = np.log1p(a)
+    else:
+        raise ValueError(f"unknown cost {cost!r}; use 'unity', 'value' or 'log'")
+    w = np.maximum(w, 1e-3)
+    return np.where(margin, w * total_weight, w)
+
+
+def _capacity(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    down = problem.values - problem.lower  # LB_i
+    up = problem.upper - problem.values  # UB_i
+    return down, up
+
+
+def _make_cut(
+    problem: Problem, r: np.ndarray, rhs: float, free: np.ndarray, sup_fixed: np.ndarray
+) -> Cut | None:
+    """Cut from reduced costs ``r``; ``free`` may be chosen, ``sup_fixed`` are always 1."""
+    down, up = _capacity(problem)
+    coef = np.maximum(r, 0) * down + np.maximum(-r, 0) * up
+    rhs = rhs - coef[sup_fixed].sum()
+    if rhs <= 1e-9:
+        return None
+    sel = free & (coef > 1e-9)
+    idx = np.flatnonzero(sel)
+    return Cut(idx=idx, coef=np.minimum(coef[idx], rhs), rhs=rhs)
+
+
+def line_cuts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray) -> list[Cut]:
+    """The cuts of single equations: each line through a sensitive cell must absorb its move."""
+    eq = problem.equations.tocsc()
+    cuts = []
+    for p in np.flatnonzero(problem.primary):
+        col = eq[:, [p]]
+        for e in col.indices:
+            row = problem.equations[[e]].toarray().ravel()
+            for level, flip in ((problem.upl[p], 1.0), (problem.lpl[p], -1.0)):
+                if level <= 0:
+                    continue
+                # a move of +level at p needs same-sign cells down and others up (and mirrored)
+                r = flip * row / row[p]
+                r[p] = 0.0
+                cut = _make_cut(problem, r, level, free, sup_fixed)
+                if cut is not None:
+                    cuts.append(cut)
+    return cuts
+
+
+def singleton_rows(problem: Problem) -> list[np.ndarray]:
+    """Equations with ≥ 2 single-contributor sensitive cells (PS2: they need ≥ 3 suppressions)."""
+    eq = problem.equations.tocsr()
+    single = problem.primary & (problem.contributors == 1)
+    out = []
+    for e in range(eq.shape[0]):
+        cols = eq.indices[eq.indptr[e] : eq.indptr[e + 1]]
+        if single[cols].sum() >= 2:
+            out.append(cols)
+    return out
+
+
+def separate(
+    problem: Problem, suppressed: np.ndarray, free: np.ndarray, sup_fixed: np.ndarray
+) -> tuple[list[Cut], int]:
+    """Attacker LPs of the pattern for every sensitive cell; a cut for each unmet level."""
+    sup = suppressed.astype(bool)
+    eq = problem.equations.tocsr()
+    idx = np.flatnonzero(sup)
+    sub = eq[:, idx]
+    touched = np.flatnonzero(np.diff(sub.indptr) > 0)
+    sub = sub[touched].tocsr()
+    down, up = _capacity(problem)
+    if not len(idx):
+        return [], 0
+    adj = (abs(sub).T @ abs(sub)).tocsr() if sub.shape[0] else sparse.eye_array(len(idx))
+    _, lab = connected_components(adj, directed=False)
+    row_comp = lab[sub.indices[sub.indptr[:-1]]] if sub.shape[0] else np.array([], int)
+    pos = {c: j for j, c in enumerate(idx)}
+    cuts: list[Cut] = []
+    lps = 0
+    jobs_by_comp: dict[int, list[tuple[int, float, float]]] = {}
+    for p in np.flatnonzero(problem.primary & sup):
+        for sign, level in ((-1.0, problem.upl[p]), (1.0, problem.lpl[p])):
+            if level > 0:
+                jobs_by_comp.setdefault(int(lab[pos[p]]), []).append((int(p), sign, level))
+    for comp, jobs in jobs_by_comp.items():
+        cols = np.flatnonzero(lab == comp)
+        rows = np.flatnonzero(row_comp == comp)
+        block = sub[rows][:, cols]
+        k = len(cols)
+        m = block.shape[0]
+        lo = -down[idx[cols]]
+        hi = up[idx[cols]]
+        local = {int(idx[c]): j for j, c in enumerate(cols)}
+        per = max(1, SEPARATION_VARIABLES // k)
+        for start in range(0, len(jobs), per):
+            batch = jobs[start : start + per]
+            nb = len(batch)
+            c = np.zeros(nb * k)
+            for j, (p, sign, _) in enumerate(batch):
+                c[j * k + local[p]] = sign
+            a_eq = sparse.kron(sparse.eye_array(nb, format="csr"), block, format="csr")
+            res = linprog(
+                c,
+                A_eq=a_eq if m else None,
+                b_eq=np.zeros(nb * m) if m else None,
+                bounds=np.column_stack([np.tile(lo, nb), np.tile(hi, nb)]),
+                method="highs",
+            )
+            lps += nb
+            if res.status != 0:
+                raise RuntimeError(f"attacker LP failed: {res.message}")
+            for j, (p, sign, level) in enumerate(batch):
+                reach = -sign * res.x[j * k + local[p]]
+                if reach >= level - 1e-7 * max(1.0, level):
+                    continue
+                y = np.zeros(eq.shape[0])
+                if m:
+                    y[touched[rows]] = res.eqlin.marginals[j * m : (j + 1) * m]
+                r = -(eq.T @ y)
+                r[p] += sign
+                # reach = −min(sign·z_p) ≤ Σ (max(r,0)·LB + max(−r,0)·UB)·x for any duals y
+                cut = _make_cut(problem, r, level, free, sup_fixed)
+                if cut is not None:
+                    cuts.append(cut)
+    return cuts, lps
+
+
+def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstraint | None:
+    if not cuts:
+        return None
+    rows, cols, vals = [], [], []
+    for r, cut in enumerate(cuts):
+        rows.append(np.full(len(cut.idx), r))
+        cols.append(var_of[cut.idx])
+        vals.append(cut.coef)
+    a = sparse.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(cuts), nvar),
+    ).tocsr()
+    return LinearConstraint(a, [c.rhs for c in cuts], np.inf)
+
+
+def _singleton_constraint(
+    rows: list[np.ndarray], free: np.ndarray, sup_fixed: np.ndarray, var_of: np.ndarray, nvar: int
+) -> LinearConstraint | None:
+    out_r, out_c, rhs = [], [], []
+    for cols in rows:
+        need = 3 - int(sup_fixed[cols].sum())
+        fc = cols[free[cols]]
+        if need <= 0 or len(fc) < need:
+            continue
+        out_r.append(np.full(len(fc), len(rhs)))
+        out_c.append(var_of[fc])
+        rhs.append(need)
+    if not rhs:
+        return None
+    a = sparse.coo_array(
+        (np.ones(sum(len(c) for c in out_c)), (np.concatenate(out_r), np.concatenate(out_c))),
+        shape=(len(rhs), nvar),
+    ).tocsr()
+    return LinearConstraint(a, rhs, np.inf)
+
+
+def _milp_options(time_limit: float) -> dict:
+    return {"time_limit": max(time_limit, 1.0), "mip_rel_gap": 1e-6}
+
+
+def solve_cuts(
+    problem: Problem,
+    weights: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    *,
+    seed_cuts: list[Cut] | None = None,
+    upper_bound: float | None = None,
+    time_limit: float = 60.0,
+    max_iterations: int = 200,
+) -> Pattern:
+    """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle."""
+    t0 = time.perf_counter()
+    fidx = np.flatnonzero(free)
+    var_of = np.full(len(free), -1)
+    var_of[fidx] = np.arange(len(fidx))
+    cuts = line_cuts(problem, free, sup_fixed) + list(seed_cuts or [])
+    ps2 = _singleton_constraint(singleton_rows(problem), free, sup_fixed, var_of, len(fidx))
+    status = "optimal"
+    x = sup_fixed.copy()
+    it = 0
+    while it < max_iterations:
+        it += 1
+        cons = [c for c in (_cut_matrix(cuts, var_of, len(fidx)), ps2) if c is not None]
+        if upper_bound is not None:
+            cons.append(LinearConstraint(weights[fidx][None, :], -np.inf, upper_bound + 1e-6))
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0:
+            status = "time_limit"
+            break
+        res = milp(
+            weights[fidx],
+            integrality=np.ones(len(fidx)),
+            bounds=Bounds(0, 1),
+            constraints=cons,
+            options=_milp_options(left),
+        )
+        if res.x is None:
+            status = "infeasible" if res.status == 2 else f"no_solution:{res.message}"
+            break
+        x = sup_fixed.copy()
+        x[fidx] = res.x > 0.5
+        new, _ = separate(problem, x, free, sup_fixed)
+        if res.status != 0:
+            status = "time_limit"
+        if not new:
+            break
+        cuts.extend(new)
+        if it == max_iterations:
+            status = "iteration_limit"
+    return Pattern(
+        suppressed=x,
+        cost=float(weights[x & free].sum()),
+        method="milp:cuts",
+        status=status,
+        seconds=time.perf_counter() - t0,
+        iterations=it,
+        cuts=cuts,
+    )
+
+
+def solve_compact(
+    problem: Problem,
+    weights: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    *,
+    time_limit: float = 60.0,
+) -> Pattern:
+    """The compact MILP of domain.md §3.3: witnesses ``z^{p±}`` for each sensitive cell."""
+    t0 = time.perf_counter()
+    n = len(free)
+    down, up = _capacity(problem)
+    eq = problem.equations.tocsr()
+    fidx = np.flatnonzero(free)
+    nf = len(fidx)
+    var_of = np.full(n, -1)
+    var_of[fidx] = np.arange(nf)
+    _, lab = connected_components((abs(eq).T @ abs(eq)).tocsr(), directed=False)
+    blocks = []  # (p, sign, level, cells)
+    for p in np.flatnonzero(problem.primary):
+        cells = np.flatnonzero(lab == lab[p])
+        for sign, level in ((1.0, problem.upl[p]), (-1.0, problem.lpl[p])):
+            if level > 0:
+                blocks.append((p, sign, level, cells))
+    nz = sum(len(b[3]) for b in blocks)
+    lo = [np.zeros(nf)]
+    hi = [np.ones(nf)]
+    a_parts_rows, a_parts_cols, a_parts_vals, lb, ub = [], [], [], [], []
+    row = 0
+    off = nf
+    for p, sign, level, cells in blocks:
+        k = len(cells)
+        zl = np.where(problem.fixed[cells] == 0, 0.0, -down[cells])
+        zu = np.where(problem.fixed[cells] == 0, 0.0, up[cells])
+        zl = np.where(free[cells] | sup_fixed[cells], zl, 0.0)
+        zu = np.where(free[cells] | sup_fixed[cells], zu, 0.0)
+        j = int(np.flatnonzero(cells == p)[0])
+        if sign > 0:
+            zl[j] = max(zl[j], level)
+        else:
+            zu[j] = min(zu[j], -level)
+        lo.append(zl)
+        hi.append(zu)
+        sub = eq[:, cells].tocoo()
+        keep = np.unique(sub.row)
+        rmap = np.full(eq.shape[0], -1)
+        rmap[keep] = np.arange(len(keep))
+        a_parts_rows.append(row + rmap[sub.row])
+        a_parts_cols.append(off + sub.col)
+        a_parts_vals.append(sub.data)
+        lb.append(np.zeros(len(keep)))
+        ub.append(np.zeros(len(keep)))
+        row += len(keep)
+        fc = np.flatnonzero(free[cells])
+        nfc = len(fc)
+        # z_i − UB_i x_i ≤ 0 and −z_i − LB_i x_i ≤ 0 for free cells
+        r1 = row + np.arange(nfc)
+        r2 = row + nfc + np.arange(nfc)
+        a_parts_rows += [r1, r1, r2, r2]
+        a_parts_cols += [off + fc, var_of[cells[fc]], off + fc, var_of[cells[fc]]]
+        a_parts_vals += [np.ones(nfc), -up[cells[fc]], -np.ones(nfc), -down[cells[fc]]]
+        lb.append(np.full(2 * nfc, -np.inf))
+        ub.append(np.zeros(2 * nfc))
+        row += 2 * nfc
+        off += k
+    nvar = nf + nz
+    cons = []
+    if row:
+        a = sparse.coo_array(
+            (
+                np.concatenate(a_parts_vals),
+                (np.concatenate(a_parts_rows), np.concatenate(a_parts_cols)),
+            ),
+            shape=(row, nvar),
+        ).tocsr()
+        cons.append(LinearConstraint(a, np.concatenate(lb), np.concatenate(ub)))
+    ps2 = _singleton_constraint(singleton_rows(problem), free, sup_fixed, var_of, nf)
+    if ps2 is not None:
+        cons.append(
+            LinearConstraint(
+                sparse.hstack([ps2.A, sparse.csr_array((ps2.A.shape[0], nz))]), ps2.lb, ps2.ub
+            )
+        )
+    c = np.concatenate([weights[fidx], np.zeros(nz)])
+    integrality = np.concatenate([np.ones(nf), np.zeros(nz)])
+    res = milp(
+        c,
+        integrality=integrality,
+        bounds=Bounds(np.concatenate(lo), np.concatenate(hi)),
+        constraints=cons,
+        options=_milp_options(time_limit),
+    )
+    x = sup_fixed.copy()
+    if res.x is not None:
+        x[fidx] = res.x[:nf] > 0.5
+    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, res.message)
+    return Pattern(
+        suppressed=x,
+        cost=float(weights[x & free].sum()),
+        method="milp:compact",
+        status=status,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def compact_size(problem: Problem) -> int:
+    """Number of witness variables the compact model would need."""
+    eq = problem.equations.tocsr()
+    _, lab = connected_components((abs(eq).T @ abs(eq)).tocsr(), directed=False)
+    sizes = np.bincount(lab)
+    p = np.flatnonzero(problem.primary)
+    return int(2 * sizes[lab[p]].sum())
