@@ -1,0 +1,43 @@
+"""Local (cell) suppression keeps k, and blanks cells rather than removing rows."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from anonymise.kanon import k_anonymise
+
+ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+
+
+@pytest.mark.parametrize(("k", "limit"), [(5, 0.01), (10, 0.05)])
+def test_local_suppression_on_adult_is_k_anonymous(adult, adult_hierarchies, k, limit):
+    glob = k_anonymise(
+        adult, quasi_identifiers=ADULT_QIS, hierarchies=adult_hierarchies, k=k,
+        suppression_limit=limit,
+    )  # fmt: skip
+    loc = k_anonymise(
+        adult, quasi_identifiers=ADULT_QIS, hierarchies=adult_hierarchies, k=k,
+        suppression_limit=limit, local_suppression=True,
+    )  # fmt: skip
+    assert loc.node == glob.node
+    out = loc.apply(adult)
+    assert out.group_by(ADULT_QIS).len()["len"].min() >= k
+    assert loc.suppressed_rows < glob.suppressed_rows
+    assert out.height == adult.height - loc.suppressed_rows
+    stars = sum(int((out[q] == "*").sum()) for q in ADULT_QIS)
+    assert loc.suppressed_cells > 0 and stars >= loc.suppressed_cells
+    assert loc.utility["share_suppressed"].max() > 0
+
+
+def test_remainder_that_cannot_reach_k_is_removed():
+    from anonymise.hierarchy import Hierarchy
+
+    hs = {"a": Hierarchy([("x", "*"), ("y", "*")], name="a")}
+    df = pl.DataFrame({"a": ["x", "x", "x", "y"]})
+    res = k_anonymise(
+        df, quasi_identifiers=["a"], hierarchies=hs, k=3, suppression_limit=0.25,
+        local_suppression=True,
+    )  # fmt: skip
+    out = res.apply(df)
+    assert res.suppressed_rows == 1 and out["a"].to_list() == ["x", "x", "x"]
