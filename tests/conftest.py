@@ -13,6 +13,12 @@ TEST_KEY_HEX = "5a" * 32  # a test key; production keys come from `brugstat key 
 
 
 @pytest.fixture
+def test_key_hex() -> str:
+    """The hex key the ``settings_in`` deployment uses (to prove it never lands in a file)."""
+    return TEST_KEY_HEX
+
+
+@pytest.fixture
 def settings_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings whose every output path is under tmp_path, with a key in the environment."""
     monkeypatch.setenv("BRUGSTAT_PSEUDONYM_KEY", TEST_KEY_HEX)

@@ -117,7 +117,9 @@ STAGING_SPECS: dict[str, StagingSpec] = {
         reference=_EPISODE_REF,
     ),
     "debts": StagingSpec(
-        not_null=("episode_id", "debt_amount_eur"),
+        # A debt row may carry only the number of creditors (Zuidplas registers arrears cases
+        # before the amount is known), so the amount itself may be null.
+        not_null=("episode_id",),
         ranges={"debt_amount_eur": (0, None), "creditor_count": (0, None)},
         dates=("measured_on",),
         reference=_EPISODE_REF,

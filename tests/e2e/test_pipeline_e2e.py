@@ -15,7 +15,6 @@ import pytest
 from assets.staging.schema import ENTITIES
 from pipelines.definitions import ALL_JOB, build_definitions
 from synthetic import generate
-from tests.conftest import TEST_KEY_HEX
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +75,12 @@ def test_pseudonymised_layer_holds_no_landing_identifier(materialised) -> None:
         assert persons[0] > 300 and persons[1] <= persons[0]
 
 
-def test_staging_database_is_private_and_key_is_not_in_it(materialised) -> None:
+def test_staging_database_is_private_and_key_is_not_in_it(materialised, test_key_hex) -> None:
     settings, _ = materialised
     mode = stat.S_IMODE(settings.paths.staging_db.stat().st_mode)
     assert mode == 0o600
     content = settings.paths.staging_db.read_bytes()
-    assert bytes.fromhex(TEST_KEY_HEX) not in content and TEST_KEY_HEX.encode() not in content
+    assert bytes.fromhex(test_key_hex) not in content and test_key_hex.encode() not in content
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
         kid = con.execute("select key_id from meta.pseudonymisation_runs").fetchone()[0]
     assert len(kid) == 16

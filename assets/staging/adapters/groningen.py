@@ -1,0 +1,216 @@
+"""Kansrijk Groningen (Bridge instrument supplier) -> canonical model.
+
+deelnemers -> persons + episodes (one row is both); metingen (8 domains per row) -> bridge_scores
+(one row per scored domain); doelen -> goals (the four free-text columns are not copied);
+buddies -> withheld entirely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from assets.staging import schema
+from assets.staging.adapters import common as c
+from assets.staging.adapters.base import AdapterResult, ExportSpec
+
+ORGANISATION = "groningen"
+PROGRAMME = "kansrijk"
+
+EXPORTS: tuple[ExportSpec, ...] = (
+    ExportSpec(
+        "participants",
+        "deelnemers*.csv",
+        separator=";",
+        description="Kansrijk participants: one row per participant trajectory (person + episode)",
+    ),
+    ExportSpec(
+        "buddies",
+        "buddies*.csv",
+        separator=";",
+        description="Kansrijk buddies (volunteers): never staged, withheld by design",
+    ),
+    ExportSpec(
+        "measurements",
+        "metingen*.csv",
+        separator=";",
+        description="Bridge measurements: one row per moment with the levels of all 8 domains",
+    ),
+    ExportSpec(
+        "goals",
+        "doelen*.csv",
+        separator=";",
+        description="Goals of the 'Mijn Doel-Actieplan' (free text stays in raw)",
+    ),
+)
+
+GENDERS = {"m": "man", "v": "vrouw", "x": "anders"}
+HOUSEHOLDS = {
+    "al": "alleenstaand",
+    "eo": "alleenstaande_ouder",
+    "pzk": "paar_zonder_kinderen",
+    "pmk": "paar_met_kinderen",
+    "ov": "overig",
+}
+END_REASONS = {"afgerond": "completed", "geweigerd": "refused", "afgebroken": "aborted"}
+PILLARS = {d.replace("_", " "): d for d in schema.DOMAINS}  # "sociaal netwerk" -> sociaal_netwerk
+BUDDY_REASON = "buddy data never leaves the raw layer"
+DATE = ("dd-mm-yyyy", "d-m-yyyy")
+MEASUREMENT_DATES = ("dd-mm-yyyy", "d-m-yyyy", "yyyy-mm-dd")
+
+
+def _participants(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(persons + episodes source frame, quarantine, duplicates)."""
+    df, dups = c.dedupe(raw, ORGANISATION)
+    df = c.parse(
+        df,
+        [
+            c.id_field("deelnemer_id", "_id"),
+            c.bsn_field(),
+            c.date_field("geboortedatum", "_birth", DATE),
+            c.int_field("leeftijd_bij_intake", "_age"),
+            c.code_field("geslacht", "_gender", GENDERS),
+            c.code_field("huishouden", "_household", HOUSEHOLDS),
+            c.int_field("aantal_kinderen", "_children"),
+            c.date_field("startdatum", "_start", DATE, required=True),
+            c.date_field("einddatum", "_end", DATE),
+            c.code_field("reden_einde", "_reason", END_REASONS),
+            c.yes_no_field("bezwaar_onderzoek", "_objects"),
+        ],
+        [
+            c.duplicate_id("deelnemer_id", "_id"),
+            c.end_before_start("einddatum", "_end", "_start"),
+        ],
+    )
+    kept, quarantine = c.split(df, ORGANISATION, "persons")
+    return kept, quarantine, dups
+
+
+def _persons(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(
+        *c.lineage(ORGANISATION),
+        pl.col("_id").alias("source_person_id"),
+        pl.col("_bsn").alias("bsn"),
+        pl.col("_birth").alias("birth_date"),
+        pl.when(pl.col("_birth").is_null()).then(pl.col("_age")).alias("age_at_intake"),
+        pl.col("_gender").alias("gender"),
+        c.postcode("postcode").alias("postcode"),
+        c.text("huisnummer").alias("house_number"),
+        pl.col("_household").alias("household_type"),
+        pl.col("_children").alias("children_count"),
+        pl.lit(None, pl.String).alias("nationality_group"),
+    )
+
+
+def _episodes(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(
+        *c.lineage(ORGANISATION),
+        pl.col("_id").alias("episode_id"),
+        pl.col("_id").alias("source_person_id"),
+        pl.lit(PROGRAMME).alias("programme"),
+        pl.col("_start").alias("start_date"),
+        pl.col("_end").alias("end_date"),
+        c.end_reason("_end", "_reason").alias("end_reason"),
+        pl.lit(None, pl.String).alias("outcome"),
+        pl.col("_objects").alias("objects_to_research"),
+    )
+
+
+def _measurements(
+    raw: pl.DataFrame, participants: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(bridge_scores, quarantine, duplicates): 8 long rows per measurement, empty = not scored."""
+    df, dups = c.dedupe(raw, ORGANISATION)
+    levels = [
+        c.int_field(d, f"_{d}", lo=1, hi=5, rule="level_out_of_range") for d in schema.DOMAINS
+    ]
+    none_scored = pl.all_horizontal([pl.col(f"_{d}").is_null() for d in schema.DOMAINS])
+    all_columns = ", ".join(f"'{d}'" for d in schema.DOMAINS)
+    df = c.parse(
+        df,
+        [
+            c.id_field("meting_id", "_id"),
+            c.id_field("deelnemer_id", "_participant"),
+            c.date_field("meetdatum", "_date", MEASUREMENT_DATES, required=True),
+            *levels,
+        ],
+        [
+            c.duplicate_id("meting_id", "_id"),
+            c.orphan("deelnemer_id", "_participant", participants, "participant"),
+            c.Check("scores_missing", all_columns, none_scored),
+        ],
+    )
+    kept, quarantine = c.split(df, ORGANISATION, "bridge_scores")
+    long = (
+        kept.select(
+            *c.lineage(ORGANISATION),
+            pl.col("_participant").alias("episode_id"),
+            pl.col("_date").alias("measured_on"),
+            *[pl.col(f"_{d}").cast(pl.Int8).alias(d) for d in schema.DOMAINS],
+        )
+        .unpivot(
+            list(schema.DOMAINS),
+            index=["organisation", "source_file", "source_row", "episode_id", "measured_on"],
+            variable_name="domain",
+            value_name="level",
+        )
+        .filter(pl.col("level").is_not_null())
+    )
+    return long, quarantine, dups
+
+
+def _goals(
+    raw: pl.DataFrame, participants: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    df, dups = c.dedupe(raw, ORGANISATION)
+    df = c.parse(
+        df,
+        [
+            c.id_field("doel_id", "_id"),
+            c.id_field("deelnemer_id", "_participant"),
+            c.code_field("pijler", "_domain", PILLARS, required=True),
+            c.date_field("datum_gesteld", "_set", DATE, required=True),
+            c.date_field("datum_behaald", "_achieved", DATE),
+            c.int_field("vertrouwen", "_confidence", lo=1, hi=10, rule="confidence_out_of_range"),
+        ],
+        [
+            c.duplicate_id("doel_id", "_id"),
+            c.orphan("deelnemer_id", "_participant", participants, "participant"),
+            c.end_before_start("datum_behaald", "_achieved", "_set"),
+        ],
+    )
+    kept, quarantine = c.split(df, ORGANISATION, "goals")
+    goals = kept.select(
+        *c.lineage(ORGANISATION),
+        pl.col("_id").alias("goal_id"),
+        pl.col("_participant").alias("episode_id"),
+        pl.col("_domain").alias("domain"),
+        pl.col("_set").alias("set_on"),
+        pl.col("_achieved").alias("achieved_on"),
+        pl.col("_confidence").alias("confidence"),
+    )
+    return goals, quarantine, dups
+
+
+def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
+    """Map Groningen's raw exports (keys: export names) into the canonical model."""
+    people, q_people, d_people = _participants(raw["participants"])
+    participants = people.get_column("_id")
+    scores, q_scores, d_scores = _measurements(raw["measurements"], participants)
+    goals, q_goals, d_goals = _goals(raw["goals"], participants)
+    buddies = raw["buddies"]
+    return AdapterResult(
+        organisation=ORGANISATION,
+        tables=c.conformed(
+            {
+                "persons": _persons(people),
+                "episodes": _episodes(people),
+                "bridge_scores": scores,
+                "goals": goals,
+            }
+        ),
+        quarantine=pl.concat([q_people, q_scores, q_goals]),
+        duplicates=pl.concat([d_people, d_scores, d_goals]),
+        withheld=c.withheld(buddies, ORGANISATION, BUDDY_REASON, c.source_files(buddies)),
+    )
