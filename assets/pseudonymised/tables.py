@@ -1,11 +1,11 @@
 """pseudonymised_<entity>: staging with keyed pseudonyms and without direct identifiers."""
 
-
 import dagster as dg
 
 from assets.pseudonymised.transform import pseudonymise_all
 from assets.staging import schema
 from assets.staging.canonical import ENTITY_DESCRIPTIONS
+from pipelines.checks import check_result
 from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.privacy import check_no_direct_identifiers
 
@@ -51,13 +51,7 @@ def pseudonymised_tables(
         if entity == "persons":
             meta["distinct_persons"] = df["person_pseudonym"].n_unique()
         yield dg.MaterializeResult(asset_key=f"pseudonymised_{entity}", metadata=meta)
-        yield dg.AssetCheckResult(
-            asset_key=f"pseudonymised_{entity}",
-            check_name="no_direct_identifiers",
-            passed=outcome.passed,
-            description=outcome.description,
-            metadata={"findings": len(outcome.details["findings"])},
-        )
+        yield check_result(f"pseudonymised_{entity}", "no_direct_identifiers", outcome)
     with staging_db.connect() as con:
         con.execute(
             "create table if not exists meta.pseudonymisation_runs "

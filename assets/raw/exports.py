@@ -1,6 +1,5 @@
 """raw_<organisation>__<export>: each landing export read as it is, with a file manifest."""
 
-
 from collections.abc import Mapping
 from types import ModuleType
 
@@ -9,8 +8,10 @@ import polars as pl
 
 from assets.raw.reader import read_export
 from assets.staging.adapters.base import ExportSpec
+from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase
+from quality.suites.raw import validate_raw
 
 MANIFEST_TABLE = "manifest"
 
@@ -33,6 +34,15 @@ def _raw_asset(organisation: str, spec: ExportSpec) -> dg.AssetsDefinition:
             "with `_source_file`/`_source_row` lineage. Steward only: holds direct identifiers."
         ),
         tags={"organisation": organisation},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "raw_expectations",
+                asset=name,
+                blocking=True,
+                description="Great Expectations suite: required columns, ids present, codes, "
+                "levels, dates, amounts and BSN 11-proef within tolerances for a real export.",
+            )
+        ],
     )
     def _asset(
         context: dg.AssetExecutionContext, landing: LandingFolder, staging_db: StagingDatabase
@@ -41,14 +51,16 @@ def _raw_asset(organisation: str, spec: ExportSpec) -> dg.AssetsDefinition:
         staging_db.write("raw", raw_table(organisation, spec.name), export.data)
         _record_manifest(staging_db, organisation, spec.name, export.manifest)
         context.log.info(f"{name}: {export.data.height} rows from {export.manifest.height} file(s)")
+        outcome = validate_raw(organisation, spec.name, export.data)
         return dg.MaterializeResult(
+            check_results=[check_result(name, "raw_expectations", outcome)],
             metadata={
                 "rows": export.data.height,
                 "files": markdown_table(
                     export.manifest.select("source_file", "rows", "bytes", "sha256")
                 ),
                 "columns": len(export.data.columns) - 2,
-            }
+            },
         )
 
     return _asset

@@ -6,7 +6,6 @@ no values) and the per-file balance to ``staging_file_balance``. The blocking ``
 check proves per file: raw rows = staged + quarantined + removed duplicates + withheld.
 """
 
-
 from collections.abc import Mapping
 from types import ModuleType
 
@@ -16,9 +15,11 @@ import polars as pl
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, conservation
+from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase
 from quality.conservation import check_conservation
+from quality.suites.staging import validate_staging
 
 ENTITY_DESCRIPTIONS: dict[str, str] = {
     "persons": "One row per person per organisation (canonical person; BSN still present).",
@@ -92,13 +93,23 @@ def _specs() -> list[dg.AssetSpec]:
     specs=_specs(),
     group_name="staging",
     check_specs=[
+        *[
+            dg.AssetCheckSpec(
+                "staging_expectations",
+                asset=f"staging_{e}",
+                blocking=True,
+                description="Great Expectations suite: exact columns, keys unique, code lists, "
+                "ranges, date order and referential integrity.",
+            )
+            for e in schema.ENTITIES
+        ],
         dg.AssetCheckSpec(
             "conservation",
             asset=BALANCE_ASSET,
             blocking=True,
             description="Per file: raw rows = staged + quarantined + removed duplicates + "
             "withheld, and raw rows equal the manifest's count.",
-        )
+        ),
     ],
 )
 def staging_canonical(
@@ -114,12 +125,16 @@ def staging_canonical(
     }
     manifest = staging_db.read("raw", "manifest")
     tables, quarantine, balance = run_adapters(raw_by_org)
+    outcomes = validate_staging(tables)
     for entity, df in tables.items():
         staging_db.write("canonical", entity, df)
         per_org = df.group_by("organisation").len().sort("organisation")
         yield dg.MaterializeResult(
             asset_key=f"staging_{entity}",
             metadata={"rows": df.height, "rows_per_organisation": markdown_table(per_org)},
+            check_results=[
+                check_result(f"staging_{entity}", "staging_expectations", outcomes[entity])
+            ],
         )
     staging_db.write("quarantine", "rows", quarantine)
     by_rule = (
@@ -136,10 +151,4 @@ def staging_canonical(
         metadata={"files": balance.height, "balance": markdown_table(balance)},
     )
     context.log.info(outcome.description)
-    yield dg.AssetCheckResult(
-        asset_key=BALANCE_ASSET,
-        check_name="conservation",
-        passed=outcome.passed,
-        description=outcome.description,
-        metadata={"unbalanced_files": len(outcome.details.get("unbalanced", []))},
-    )
+    yield check_result(BALANCE_ASSET, "conservation", outcome)
