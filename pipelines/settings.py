@@ -47,14 +47,25 @@ class SyntheticSettings:
 
 
 @dataclass(frozen=True)
+class GovernanceSettings:
+    """Retention overrides and the steward's data-subject request file."""
+
+    requests_file: Path
+    retention: dict[str, dict[str, str]] = field(default_factory=dict)
+    today: dt.date | None = None  # fixed date for retention (tests, demos); None = today
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one deployment."""
 
     source: Path
     project: str
     paths: Paths
+    governance: GovernanceSettings
     synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
     organisations: tuple[str, ...] = ORGANISATIONS
+    anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
 
     def with_data_dir(self, data_dir: Path) -> Settings:
         """The same settings with every output path moved under ``data_dir``."""
@@ -69,6 +80,7 @@ class Settings:
                 research_db=d / "research.duckdb",
                 dagster_home=d / "dagster_home",
             ),
+            governance=replace(self.governance, requests_file=d / "requests" / "requests.csv"),
         )
 
 
@@ -120,12 +132,21 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: [organisations] enabled lists unknown code(s) {unknown}; "
             f"known: {list(ORGANISATIONS)}."
         )
+    gov = raw.get("governance", {})
+    requests_file = Path(gov.get("requests_file", "data/requests/requests.csv")).expanduser()
+    governance = GovernanceSettings(
+        requests_file=requests_file if requests_file.is_absolute() else (base / requests_file),
+        retention={o: dict(t) for o, t in raw.get("retention", {}).items()},
+        today=gov.get("today"),
+    )
     settings = Settings(
         source=path,
         project=str(raw.get("project", {}).get("name", "demo")),
         paths=paths,
+        governance=governance,
         synthetic=synthetic,
         organisations=orgs,
+        anonymisation=dict(raw.get("anonymisation", {})),
     )
     data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
     return settings.with_data_dir(Path(data_dir)) if data_dir else settings

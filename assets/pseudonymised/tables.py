@@ -16,7 +16,7 @@ OUTPUTS = [f"pseudonymised_{e}" for e in schema.ENTITIES]
     specs=[
         dg.AssetSpec(
             f"pseudonymised_{e}",
-            deps=[f"staging_{e}", "staging_persons"] if e != "persons" else ["staging_persons"],
+            deps=[f"staging_{e}", "staging_persons", "governance_purge"],
             description=ENTITY_DESCRIPTIONS[e].replace("BSN still present", "BSN replaced")
             + " Keyed HMAC pseudonyms; no direct identifier, no free text, no source ids.",
             kinds={"polars"},

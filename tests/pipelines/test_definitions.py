@@ -27,6 +27,7 @@ def test_asset_names_say_layer_and_entity(settings_in) -> None:
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     raw = {f"raw_{o}__{s.name}" for o, a in ADAPTERS.items() for s in a.EXPORTS}
     staging = {f"staging_{e}" for e in ENTITIES} | {"staging_file_balance", "quarantine_rows"}
+    staging |= {"governance_purge"}
     pseudo = {f"pseudonymised_{e}" for e in ENTITIES}
     assert keys == raw | staging | pseudo
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
