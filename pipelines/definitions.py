@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.anonymised.assets import anonymised_tables
 from assets.governance.purge import governance_purge
 from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.governance import GovernanceConfig
+from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
 
@@ -23,7 +25,13 @@ ALL_JOB = "brugstat_all"
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions for one deployment's settings (tests pass their own)."""
     enabled = {org: ADAPTERS[org] for org in settings.organisations}
-    assets = [*build_raw_assets(enabled), staging_canonical, governance_purge, pseudonymised_tables]
+    assets = [
+        *build_raw_assets(enabled),
+        staging_canonical,
+        governance_purge,
+        pseudonymised_tables,
+        anonymised_tables,
+    ]
     job = dg.define_asset_job(
         ALL_JOB,
         selection=dg.AssetSelection.all(),
@@ -50,6 +58,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "staging_db": StagingDatabase(path=str(settings.paths.staging_db)),
             "pseudonym_key": PseudonymKey(key_file=str(settings.paths.key_file)),
+            "release": ReleaseConfig(
+                candidate_dir=str(settings.paths.data_dir / "release_candidate"),
+                research_db=str(settings.paths.research_db),
+                anonymisation=settings.anonymisation,
+            ),
             "governance": GovernanceConfig(
                 requests_file=str(settings.governance.requests_file),
                 retention=settings.governance.retention,

@@ -434,7 +434,11 @@ def anonymise_release(
 
     # (a) exclusions
     objectors = episodes.filter(pl.col("objects_to_research").fill_null(False))[PERSON].unique()
-    excluded = pl.Series(PERSON, list(exclude_person_pseudonyms or []), dtype=pl.String)
+    excluded = pl.Series(
+        PERSON,
+        [] if exclude_person_pseudonyms is None else list(exclude_person_pseudonyms),
+        dtype=pl.String,
+    )
     gone = pl.concat([objectors, excluded]).unique()
     eps = episodes.filter(~pl.col(PERSON).is_in(gone.implode()))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.anonymised.assets import ANONYMISED_TABLES
 from assets.staging.adapters import ADAPTERS
 from assets.staging.schema import ENTITIES
 from pipelines.definitions import ALL_JOB, build_definitions
@@ -29,7 +30,8 @@ def test_asset_names_say_layer_and_entity(settings_in) -> None:
     staging = {f"staging_{e}" for e in ENTITIES} | {"staging_file_balance", "quarantine_rows"}
     staging |= {"governance_purge"}
     pseudo = {f"pseudonymised_{e}" for e in ENTITIES}
-    assert keys == raw | staging | pseudo
+    anonymised = {f"anonymised_{t}" for t in ANONYMISED_TABLES}
+    assert keys == raw | staging | pseudo | anonymised
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {groups[k] for k in raw} == {"raw"} and {groups[k] for k in pseudo} == {"pseudonymised"}
     assert defs.resolve_job_def(ALL_JOB) is not None

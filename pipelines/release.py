@@ -1,0 +1,45 @@
+"""The release resource: where a release candidate and the research database live, and the
+anonymisation and table-protection settings from brugstat.toml's [anonymisation] section."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from assets.anonymised.config import AnonymisationConfig
+
+
+class ReleaseConfig(dg.ConfigurableResource):
+    """Release settings. ``candidate_dir`` is steward-only (mode 0700); ``research_db`` is the one
+    file analysts get, replaced atomically by each successful release."""
+
+    candidate_dir: str
+    research_db: str
+    anonymisation: dict[str, Any]
+
+    def config(self) -> AnonymisationConfig:
+        """The typed anonymisation settings (defaults overlaid with brugstat.toml)."""
+        return AnonymisationConfig.from_mapping(self.anonymisation)
+
+    def candidate(self) -> Path:
+        """The folder holding the current release candidate (anonymised frames, Parquet)."""
+        p = Path(self.candidate_dir)
+        p.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(p, 0o700)
+        return p
+
+    def write_candidate(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Replace the candidate's frames (one Parquet file per table, mode 0600)."""
+        folder = self.candidate()
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+        for name, df in frames.items():
+            path = folder / f"{name}.parquet"
+            df.write_parquet(path)
+            os.chmod(path, 0o600)
+
+    def read_candidate(self) -> dict[str, pl.DataFrame]:
+        """The candidate's frames by table name."""
+        return {p.stem: pl.read_parquet(p) for p in sorted(self.candidate().glob("*.parquet"))}
