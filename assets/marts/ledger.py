@@ -1,0 +1,177 @@
+"""The release ledger in DuckDB, split between what the steward keeps and what analysts see.
+
+The audit of a new release (:func:`anonymise.tables.protect` with a ledger) needs, for every cell
+of every earlier release, its **true** value (also of suppressed cells: that is the secret the
+audit protects), its protection levels and each release's equations. Those belong to the steward
+only, so :class:`DuckDBLedger` — the :class:`~anonymise.tables.Ledger` the pipeline passes to
+``protect`` — lives in the steward's database (``staging.duckdb``, mode 0600, schema ``ledger``).
+
+``research.duckdb`` gets ``release_ledger`` (:func:`published_rows`): release, table, cell key,
+coordinates, the value *as published* (NULL when suppressed) and the suppression flag — nothing
+an analyst could not already read from the published tables. Contributors, protection levels and
+reasons are left out: for a suppressed frequency cell the contributor count *is* its value, and the
+reason would tell small (primary) cells from secondary ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from anonymise.tables.ledger import CELL_SCHEMA, EQUATION_SCHEMA
+
+RESEARCH_LEDGER_SCHEMA: dict[str, pl.DataType] = {
+    "release_id": pl.String(),
+    "table_name": pl.String(),
+    "cell_key": pl.String(),
+    "coordinates": pl.String(),
+    "value": pl.Float64(),
+    "is_suppressed": pl.Boolean(),
+}
+"""Columns of ``release_ledger`` in research.duckdb (documented in the catalogue)."""
+
+_DUCK_TYPES = {
+    pl.String: "VARCHAR",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+    pl.Int64: "BIGINT",
+}
+
+
+def _ddl(schema: dict) -> str:
+    def duck(t) -> str:
+        return _DUCK_TYPES[t if isinstance(t, type) else type(t)]
+
+    return ", ".join(f'"{c}" {duck(t)}' for c, t in schema.items())
+
+
+def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
+    """``release_ledger`` rows from ledger cells: only what was published (no true values).
+
+    >>> import polars as pl
+    >>> cells = pl.DataFrame({"release_id": ["r1", "r1"], "table": ["t", "t"],
+    ...     "key": ["count|g=a", "count|g=b"], "coordinates": ["g=a", "g=b"],
+    ...     "value": [12.0, 3.0], "suppressed": [False, True]})
+    >>> published_rows(cells)["value"].to_list()
+    [12.0, None]
+    """
+    return cells.select(
+        pl.col("release_id").cast(pl.String),
+        pl.col("table").cast(pl.String).alias("table_name"),
+        pl.col("key").cast(pl.String).alias("cell_key"),
+        pl.col("coordinates").cast(pl.String),
+        pl.when(pl.col("suppressed"))
+        .then(pl.lit(None, pl.Float64))
+        .otherwise(pl.col("value").cast(pl.Float64))
+        .alias("value"),
+        pl.col("suppressed").cast(pl.Boolean).alias("is_suppressed"),
+    )
+
+
+class DuckDBLedger:
+    """The steward's :class:`~anonymise.tables.Ledger` in a DuckDB file (schema ``ledger``).
+
+    Tables ``<schema>.releases`` (order of recording), ``<schema>.cells`` (every cell with its
+    true value, protection levels and reason) and ``<schema>.equations``. Pass the steward's
+    database, never research.duckdb. A connection is opened per call, so the ledger holds no
+    lock between calls; a new file is created with mode 0600.
+    """
+
+    def __init__(self, database: Path | str, *, schema: str = "ledger") -> None:
+        if not schema.isidentifier():
+            raise ValueError(f"schema {schema!r} is not a plain identifier")
+        self.database = Path(database)
+        self.schema = schema
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        new = not self.database.exists()
+        con = duckdb.connect(str(self.database))
+        try:
+            if new:
+                os.chmod(self.database, 0o600)
+            s = self.schema
+            con.execute(f"create schema if not exists {s}")
+            con.execute(
+                f"create table if not exists {s}.releases "
+                "(release_id varchar primary key, seq bigint, recorded_at timestamptz)"
+            )
+            con.execute(f"create table if not exists {s}.cells ({_ddl(CELL_SCHEMA)})")
+            con.execute(f"create table if not exists {s}.equations ({_ddl(EQUATION_SCHEMA)})")
+            yield con
+        finally:
+            con.close()
+
+    def record(self, release_id: str, cells: pl.DataFrame, equations: pl.DataFrame) -> None:
+        """Store a release's cells and equations (one transaction; a release id only once)."""
+        cells = cells.select(list(CELL_SCHEMA)).cast(CELL_SCHEMA)
+        equations = equations.select(list(EQUATION_SCHEMA)).cast(EQUATION_SCHEMA)
+        s = self.schema
+        with self._connect() as con:
+            if con.execute(
+                f"select count(*) from {s}.releases where release_id = ?", [release_id]
+            ).fetchone()[0]:
+                raise ValueError(f"release {release_id!r} is already recorded")
+            con.execute("begin")
+            try:
+                con.execute(
+                    f"insert into {s}.releases select ?, "
+                    f"coalesce(max(seq), 0) + 1, current_timestamp from {s}.releases",
+                    [release_id],
+                )
+                con.register("new_cells", cells.to_arrow())
+                con.register("new_equations", equations.to_arrow())
+                con.execute(f"insert into {s}.cells by name select * from new_cells")
+                con.execute(f"insert into {s}.equations by name select * from new_equations")
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+
+    def discard(self, release_id: str) -> None:
+        """Remove a release that was recorded but then not published (e.g. the swap failed)."""
+        s = self.schema
+        with self._connect() as con:
+            con.execute("begin")
+            for t in ("cells", "equations", "releases"):
+                con.execute(f"delete from {s}.{t} where release_id = ?", [release_id])
+            con.execute("commit")
+
+    def releases(self) -> list[str]:
+        """Recorded release ids, oldest first."""
+        with self._connect() as con:
+            rows = con.execute(f"select release_id from {self.schema}.releases order by seq")
+            return [r[0] for r in rows.fetchall()]
+
+    def _before(self, table: str, schema: dict, before_release: str | None) -> pl.DataFrame:
+        s = self.schema
+        with self._connect() as con:
+            seq = None
+            if before_release is not None:
+                row = con.execute(
+                    f"select seq from {s}.releases where release_id = ?", [before_release]
+                ).fetchone()
+                seq = row[0] if row else None
+            cols = ", ".join(f't."{c}"' for c in schema)
+            sql = (
+                f"select {cols} from {s}.{table} t join {s}.releases r using (release_id) "
+                + ("where r.seq < ? " if seq is not None else "")
+                + "order by r.seq"
+            )
+            df = con.execute(sql, [seq] if seq is not None else []).pl()
+        if df.height == 0:
+            return pl.DataFrame(schema=schema)
+        return df.cast(schema)
+
+    def published(self, before_release: str | None = None) -> pl.DataFrame:
+        """Cells of every release recorded before ``before_release`` (all when ``None``)."""
+        return self._before("cells", CELL_SCHEMA, before_release)
+
+    def equations(self, before_release: str | None = None) -> pl.DataFrame:
+        """Equations of every release recorded before ``before_release`` (all when ``None``)."""
+        return self._before("equations", EQUATION_SCHEMA, before_release)

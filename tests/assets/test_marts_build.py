@@ -1,0 +1,349 @@
+"""research.duckdb: documented, read-only for analysts, swapped in whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from assets.marts import build as build_module
+from assets.marts.aggregates import AggregateConfig, protect_aggregates
+from assets.marts.build import (
+    ReleaseInfo,
+    ReleaseVetoedError,
+    build_research_database,
+    open_read_only,
+)
+from assets.marts.catalogue import CATALOGUE
+from assets.marts.ledger import DuckDBLedger
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_ID = "42d0e686a9530367"
+DOMAINS = ["wonen", "schulden", "gezondheid"]
+MAIN = "schema_name = 'main' and not internal"
+
+
+def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str, pl.DataFrame]:
+    """Anonymised frames in the transform's shape (ints for ids, generalised strings)."""
+    rng = np.random.default_rng(seed)
+    pid = np.arange(n)
+    persons = pl.DataFrame(
+        {
+            "person_id": pid,
+            "episode_id": pid + 5000,
+            "age_at_intake": rng.choice(["18-29", "30-49", "50+"], n),
+            "gender": rng.choice(["m", "v"], n),
+            "area": rng.choice(["Groningen", "Breda", "Aalsmeer"], n, p=[0.6, 0.35, 0.05]),
+            "household_type": rng.choice(["alleenstaand", "paar_met_kinderen"], n),
+            "children_band": rng.choice(["0", "1-2", "3+"], n),
+            "nationality_group": "nederlands",
+            "organisation": rng.choice(["groningen", "breda"], n),
+            "programme": rng.choice(["kansrijk", "doorbraak"], n),
+            "intake_period": rng.choice(["2023", "2024"], n),
+            "end_reason": rng.choice(["completed", "ongoing"], n),
+            "outcome": rng.choice(["afgerond", None], n),
+            "duration_months_band": rng.choice(["0-6", "6-12"], n),
+        }
+    )
+    k = measurements * len(DOMAINS)
+    ids = np.repeat(pid, k)
+    scores = pl.DataFrame(
+        {
+            "person_id": ids,
+            "episode_id": ids + 5000,
+            "domain": np.tile(np.repeat(DOMAINS, measurements), n),
+            "level": rng.integers(1, 6, n * k).astype(np.int8),
+            "months_since_intake": np.tile(np.arange(measurements) * 3, n * len(DOMAINS)),
+            "measurement_no": np.tile(np.arange(1, measurements + 1), n * len(DOMAINS)),
+        }
+    )
+    goals = pl.DataFrame(
+        {
+            "person_id": pid,
+            "episode_id": pid + 5000,
+            "domain": rng.choice(DOMAINS, n),
+            "confidence_band": rng.choice(["1-4", "5-7", "8-10"], n),
+            "achieved": rng.random(n) < 0.5,
+            "months_to_achieve_band": rng.choice(["0-3", "3-6", None], n),
+        }
+    )
+    case_problems = pl.DataFrame(
+        {
+            "person_id": pid,
+            "episode_id": pid + 5000,
+            "problem": rng.choice(["schulden", "huisvesting"], n),
+            "status": rng.choice(["lopend", None], n),
+        }
+    )
+    income = pl.DataFrame(
+        {
+            "person_id": pid,
+            "episode_id": pid + 5000,
+            "income_source": rng.choice(["bijstand", "loon"], n),
+            "net_monthly_eur_band": rng.choice(["0-1000", "1000-2000"], n),
+        }
+    )
+    outcomes = pl.DataFrame(
+        {
+            "episode_id": pid + 5000,
+            "measure": "breakthrough_reached",
+            "value_code": rng.choice(["yes", "no"], n),
+        }
+    )
+    return {
+        "persons": persons,
+        "bridge_scores": scores,
+        "goals": goals,
+        "case_problems": case_problems,
+        "income_sources": income,
+        "outcomes": outcomes,
+    }
+
+
+def release(release_id: str = "2026.1", **kw) -> ReleaseInfo:
+    return ReleaseInfo(
+        release_id=release_id,
+        key_id=KEY_ID,
+        parameters={"k": 5, "quasi_identifiers": ["age_at_intake", "area"]},
+        k_achieved=5,
+        persons_suppressed=3,
+        max_risk=0.2,
+        avg_risk=0.04,
+        information_loss=0.31,
+        code_version="test",
+        **kw,
+    )
+
+
+def build(target: Path, release_id: str = "2026.1", *, frames=None, ledger=None, **kw):
+    frames = frames or make_frames()
+    aggs = protect_aggregates(
+        frames, config=AggregateConfig(), release_id=release_id, ledger=ledger
+    )
+    return build_research_database(
+        target,
+        frames=frames,
+        aggregates=aggs,
+        release=release(release_id),
+        steward_ledger=ledger,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("research") / "research.duckdb"
+    build(target)
+    return target
+
+
+def leftovers(target: Path) -> list[str]:
+    return sorted(p.name for p in target.parent.iterdir() if p.name != target.name)
+
+
+def test_every_catalogue_table_is_built_and_commented(built):
+    con = open_read_only(built)
+    tables = dict(
+        con.execute("select table_name, comment from duckdb_tables() where " + MAIN).fetchall()
+    )
+    assert set(tables) == set(CATALOGUE)
+    assert all(tables[t] and CATALOGUE[t].grain in tables[t] for t in tables)
+    cols = con.execute(
+        "select table_name, column_name, comment from duckdb_columns() where " + MAIN
+    ).fetchall()
+    for t, c, comment in cols:
+        assert comment == CATALOGUE[t].columns[c], (t, c)
+    for name, doc in CATALOGUE.items():
+        got = [r[0] for r in con.execute(f"select * from {name} limit 0").description]
+        assert got == list(doc.columns), name
+
+
+def test_data_dictionary_describes_every_column(built):
+    con = open_read_only(built)
+    dd = con.execute("select table_name, column_name, data_type, grain from data_dictionary").pl()
+    cols = con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() where " + MAIN
+    ).pl()
+    assert dd.height == cols.height == sum(len(d.columns) for d in CATALOGUE.values())
+    assert dd.join(cols, on=["table_name", "column_name", "data_type"]).height == dd.height
+    persons = con.execute("select count(*) from mart_persons").fetchone()[0]
+    assert persons == 150
+    types = dict(
+        con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where table_name = 'mart_bridge_scores'"
+        ).fetchall()
+    )
+    assert types["domain"] == "VARCHAR"
+    assert con.execute("select count(*) from mart_goals where is_achieved").fetchone()[0] > 0
+
+
+def test_read_only_open_works_and_writes_fail(built):
+    assert stat.S_IMODE(built.stat().st_mode) == 0o644
+    con = open_read_only(built)
+    assert con.execute("select count(*) from mart_bridge_scores").fetchone()[0] == 150 * 9
+    with pytest.raises(duckdb.Error):
+        con.execute("delete from mart_persons")
+    with pytest.raises(duckdb.Error):
+        con.execute("create table x (a int)")
+    con.close()
+
+
+def test_vetoing_hook_leaves_previous_byte_identical(tmp_path):
+    target = tmp_path / "research.duckdb"
+    build(target, "r1")
+    before = target.read_bytes()
+    seen = []
+
+    def veto(path: Path) -> list[str]:
+        seen.append(path)
+        assert path.exists() and path.parent == target.parent and path != target
+        with open_read_only(path) as con:  # the hook can inspect the finished file
+            assert con.execute("select release_id from meta_release").fetchall()[-1] == ("r2",)
+        return ["k_anonymous failed"]
+
+    ledger = DuckDBLedger(tmp_path / "staging.duckdb")
+    with pytest.raises(ReleaseVetoedError, match="k_anonymous"):
+        build(target, "r2", validate_before_swap=veto, previous=target, ledger=ledger)
+    assert seen
+    assert target.read_bytes() == before
+    assert leftovers(target) == ["staging.duckdb"]
+    assert ledger.releases() == []  # a refused release is not in the steward's ledger
+
+
+def test_accepting_hook_swaps(tmp_path):
+    target = tmp_path / "research.duckdb"
+    report = build(target, "r1", validate_before_swap=lambda p: [])
+    assert report.path == target and report.rows["mart_persons"] == 150
+    assert leftovers(target) == []
+
+
+def test_exception_midway_leaves_previous_intact(tmp_path, monkeypatch):
+    target = tmp_path / "research.duckdb"
+    build(target, "r1")
+    before = target.read_bytes()
+
+    def boom(con):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build_module, "_document", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build(target, "r2", previous=target)
+    assert target.read_bytes() == before
+    assert leftovers(target) == []
+    with open_read_only(target) as con:
+        assert con.execute("select release_id from meta_release").fetchall() == [("r1",)]
+
+
+def test_undocumented_column_is_refused(tmp_path):
+    target = tmp_path / "research.duckdb"
+    frames = make_frames()
+    frames["persons"] = frames["persons"].with_columns(postcode=pl.lit("9711AB"))
+    with pytest.raises(ValueError, match="not documented"):
+        build(target, frames=frames)
+    assert leftovers(target) == [] and not target.exists()
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    sys.path.insert(0, {tests!r})
+    import polars as pl
+    from test_marts_build import make_frames, release
+    from assets.marts.build import build_research_database
+    frames = make_frames(n=200_000, measurements=4)
+    build_research_database(Path({target!r}), frames=frames, aggregates=None,
+                            release=release("r2"), previous=Path({target!r}))
+    """
+)
+
+
+def test_sigkill_midway_leaves_previous_release_openable(tmp_path):
+    target = tmp_path / "research.duckdb"
+    build(target, "r1")
+    before = target.read_bytes()
+    script = KILL_SCRIPT.format(
+        root=str(ROOT), tests=str(Path(__file__).parent), target=str(target)
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        tmp = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmp = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+            if tmp:
+                break
+            time.sleep(0.01)
+        assert tmp, f"the build never created its temporary file (exit {proc.poll()})"
+        time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert target.read_bytes() == before
+    with open_read_only(target) as con:
+        assert con.execute("select release_id from meta_release").fetchall() == [("r1",)]
+    assert any(".tmp-" in p.name for p in tmp_path.iterdir())
+    build(target, "r2", previous=target)  # the next build removes the dead build's file
+    assert leftovers(target) == []
+
+
+def test_ledger_accumulates_across_releases(tmp_path):
+    target = tmp_path / "research.duckdb"
+    steward = DuckDBLedger(tmp_path / "staging.duckdb")
+    frames = make_frames()
+    build(target, "r1", ledger=steward, frames=frames)
+    build(target, "r2", ledger=steward, frames=frames, previous=target)
+    assert steward.releases() == ["r1", "r2"]
+    con = open_read_only(target)
+    per_release = dict(
+        con.execute("select release_id, count(*) from release_ledger group by all").fetchall()
+    )
+    assert set(per_release) == {"r1", "r2"} and per_release["r1"] == per_release["r2"] > 0
+    assert [
+        r[0] for r in con.execute("select release_id from meta_release order by 1").fetchall()
+    ] == ["r1", "r2"]
+    # suppressed cells carry no value in the analysts' file, but the steward keeps it
+    assert (
+        con.execute(
+            "select count(*) from release_ledger where is_suppressed and value is not null"
+        ).fetchone()[0]
+        == 0
+    )
+    n_sup = con.execute("select count(*) from release_ledger where is_suppressed").fetchone()[0]
+    true = steward.published().filter(pl.col("suppressed"))
+    assert n_sup == true.height > 0
+    assert true["value"].null_count() == 0
+    with pytest.raises(ValueError, match="already"):
+        build(target, "r2", frames=frames, previous=target)
+
+
+def test_meta_release_holds_no_key_material(built, test_key_hex):
+    con = open_read_only(built)
+    row = con.execute("select * from meta_release").pl().row(0, named=True)
+    assert row["key_id"] == KEY_ID
+    assert row["k_achieved"] == 5 and row["persons_suppressed"] == 3
+    assert row["cells_suppressed_primary"] >= 0 and row["code_version"] == "test"
+    assert "intervals" not in row["parameters_json"]
+    con.close()
+    raw = built.read_bytes()
+    assert test_key_hex.encode() not in raw and bytes.fromhex(test_key_hex) not in raw
+    with pytest.raises(ValueError, match="key"):
+        ReleaseInfo(release_id="r", key_id=test_key_hex)
+    with pytest.raises(ValueError, match="key material"):
+        ReleaseInfo(release_id="r", key_id=KEY_ID, parameters={"pseudonym_key": "x"})
+    with pytest.raises(ValueError, match="key material"):
+        ReleaseInfo(release_id="r", key_id=KEY_ID, parameters={"note": test_key_hex})
