@@ -93,11 +93,16 @@ class ProtectedAggregates:
     result: ProtectionResult | None = field(default=None, repr=False)
 
     def published(self) -> dict[str, pl.DataFrame]:
-        """Mart frames: coordinates, ``persons`` (null when suppressed), ``is_suppressed``."""
+        """Mart frames: coordinates, ``persons`` (null when suppressed), ``is_suppressed``.
+
+        Combinations without any person are not listed: every published count is at least the
+        threshold or suppressed, with no exception for zeros (the steward's ledger keeps them,
+        so the audit still knows they are zero).
+        """
         out = {}
         for name, df in self.tables.items():
             coords = [c for c in df.columns if c not in ("value", "suppressed", "reason")]
-            out[name] = df.select(
+            out[name] = df.filter(pl.col("suppressed") | (pl.col("value") != 0)).select(
                 *coords,
                 pl.col("value").round(0).cast(pl.Int64).alias("persons"),
                 pl.col("suppressed").alias("is_suppressed"),

@@ -54,7 +54,9 @@ _DOMAIN = (
 )
 _PERSONS_AGG = (
     "Number of distinct persons in the cell; NULL when the cell is suppressed (shown as '<10' in "
-    "reports; a suppressed cell may be small or may be hidden to protect another cell)."
+    "reports; a suppressed cell may be small or may be hidden to protect another cell). "
+    "Combinations without any person are not listed, so every published count is at least the "
+    "threshold."
 )
 _SUPPRESSED = (
     "True when the count is withheld (primary suppression below the threshold or secondary "
@@ -95,8 +97,16 @@ CATALOGUE: dict[str, TableDoc] = {
                     "How the episode ended: completed, refused, aborted, no_support, or ongoing."
                 ),
                 "outcome": "Organisation-specific outcome code of the episode (NULL if none).",
-                "duration_months_band": "Episode duration in months, as a band (to date if "
-                "ongoing).",
+                "area_division_year": "Year of the municipal area division (wijk boundaries) "
+                "that `area` refers to.",
+                "debt_band": "Debt at intake in euros, as a band (0, 1-999, 1000-4999, "
+                "5000-14999, 15000-49999, 50000+); 'onbekend' where not recorded. Sensitive: "
+                "l-diverse within each class.",
+                "health_flag": "Health problem registered in the case (ja/nee; 'onbekend' where "
+                "the organisation does not record it). Sensitive.",
+                "justice_flag": "Justice involvement registered (ja/nee/onbekend). Sensitive.",
+                "duration_months": "Episode duration in whole months, as the lower bound of its "
+                "bucket (0, 3, 6, 9, 12, 18, 24, 36 = 36 or more); to date if ongoing.",
             },
         ),
         TableDoc(
@@ -141,8 +151,10 @@ CATALOGUE: dict[str, TableDoc] = {
                     "Participant's confidence (1-10) that the goal will be reached, as a band."
                 ),
                 "is_achieved": "True when the goal was achieved within the episode.",
-                "months_to_achieve_band": (
-                    "Months from setting to achieving the goal, as a band; NULL when not achieved."
+                "months_to_set": "Months from intake to setting the goal (bucket lower bound).",
+                "months_to_achieve": (
+                    "Months from setting to achieving the goal (bucket lower bound); NULL when "
+                    "not achieved."
                 ),
             },
         ),
@@ -171,7 +183,7 @@ CATALOGUE: dict[str, TableDoc] = {
                 "person_id": _PERSON_ID,
                 "episode_id": _EPISODE_ID,
                 "income_source": "Income source code (e.g. loon, bijstand, toeslagen, geen).",
-                "net_monthly_eur_band": "Net monthly amount in euros, as a band; NULL if unknown.",
+                "net_monthly_band": "Net monthly amount in euros, as a band; NULL if unknown.",
             },
         ),
         TableDoc(
@@ -184,11 +196,13 @@ CATALOGUE: dict[str, TableDoc] = {
                 "episode_id for the episode's characteristics."
             ),
             columns={
+                "person_id": _PERSON_ID,
                 "episode_id": _EPISODE_ID,
                 "measure": "Name of the outcome measure (snake_case, organisation code list).",
-                "value_code": (
-                    "Coded value of the measure (booleans as 'yes'/'no', amounts as a band)."
-                ),
+                "value_flag": "Yes/no measures (e.g. breakthrough_reached): true/false; NULL for "
+                "amounts.",
+                "value_band": "Amount measures (e.g. plan_cost_eur) as a band; NULL for yes/no "
+                "measures.",
             },
         ),
         TableDoc(

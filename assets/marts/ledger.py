@@ -59,8 +59,11 @@ def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
     ...     "value": [12.0, 3.0], "suppressed": [False, True]})
     >>> published_rows(cells)["value"].to_list()
     [12.0, None]
+
+    Cells with a true zero are not published (see ``ProtectedAggregates.published``), so they
+    are not listed here either.
     """
-    return cells.select(
+    return cells.filter(pl.col("suppressed") | (pl.col("value") != 0)).select(
         pl.col("release_id").cast(pl.String),
         pl.col("table").cast(pl.String).alias("table_name"),
         pl.col("key").cast(pl.String).alias("cell_key"),

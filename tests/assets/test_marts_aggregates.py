@@ -41,7 +41,11 @@ def frames(n: int = 240, seed: int = 3) -> dict[str, pl.DataFrame]:
             "intake_period": rng.choice(["2023", "2024-Q2"], n, p=[0.7, 0.3]),
             "end_reason": rng.choice(["completed", "aborted", "ongoing"], n, p=[0.6, 0.1, 0.3]),
             "outcome": None,
-            "duration_months_band": "6-12",
+            "area_division_year": 2025,
+            "debt_band": "0",
+            "health_flag": "nee",
+            "justice_flag": "onbekend",
+            "duration_months": 6,
         }
     )
     m = 3
@@ -63,7 +67,8 @@ def frames(n: int = 240, seed: int = 3) -> dict[str, pl.DataFrame]:
             "domain": rng.choice(DOMAINS, n),
             "confidence_band": "7-8",
             "achieved": rng.random(n) < 0.6,
-            "months_to_achieve_band": None,
+            "months_to_set": 0,
+            "months_to_achieve": None,
         }
     )
     return {"persons": persons, "bridge_scores": scores, "goals": goals}

@@ -52,7 +52,11 @@ def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str,
             "intake_period": rng.choice(["2023", "2024"], n),
             "end_reason": rng.choice(["completed", "ongoing"], n),
             "outcome": rng.choice(["afgerond", None], n),
-            "duration_months_band": rng.choice(["0-6", "6-12"], n),
+            "area_division_year": 2025,
+            "debt_band": rng.choice(["0", "1-999", "onbekend"], n),
+            "health_flag": rng.choice(["ja", "nee"], n),
+            "justice_flag": "onbekend",
+            "duration_months": rng.choice([0, 6, 12], n).astype(np.int16),
         }
     )
     k = measurements * len(DOMAINS)
@@ -74,7 +78,8 @@ def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str,
             "domain": rng.choice(DOMAINS, n),
             "confidence_band": rng.choice(["1-4", "5-7", "8-10"], n),
             "achieved": rng.random(n) < 0.5,
-            "months_to_achieve_band": rng.choice(["0-3", "3-6", None], n),
+            "months_to_set": rng.choice([0, 3], n).astype(np.int16),
+            "months_to_achieve": rng.choice([0, 3, None], n),
         }
     )
     case_problems = pl.DataFrame(
@@ -90,14 +95,16 @@ def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str,
             "person_id": pid,
             "episode_id": pid + 5000,
             "income_source": rng.choice(["bijstand", "loon"], n),
-            "net_monthly_eur_band": rng.choice(["0-1000", "1000-2000"], n),
+            "net_monthly_band": rng.choice(["0-999", "1000-1999"], n),
         }
     )
     outcomes = pl.DataFrame(
         {
+            "person_id": pid,
             "episode_id": pid + 5000,
             "measure": "breakthrough_reached",
-            "value_code": rng.choice(["yes", "no"], n),
+            "value_flag": rng.random(n) < 0.5,
+            "value_band": None,
         }
     )
     return {
