@@ -10,6 +10,7 @@ import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
 from assets.governance.purge import governance_purge
+from assets.marts.assets import mart_tables
 from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
 from assets.staging.adapters import ADAPTERS
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         governance_purge,
         pseudonymised_tables,
         anonymised_tables,
+        mart_tables,
     ]
     job = dg.define_asset_job(
         ALL_JOB,
@@ -62,6 +64,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 candidate_dir=str(settings.paths.data_dir / "release_candidate"),
                 research_db=str(settings.paths.research_db),
                 anonymisation=settings.anonymisation,
+                threshold=settings.threshold,
             ),
             "governance": GovernanceConfig(
                 requests_file=str(settings.governance.requests_file),

@@ -1,6 +1,7 @@
 """The release resource: where a release candidate and the research database live, and the
 anonymisation and table-protection settings from brugstat.toml's [anonymisation] section."""
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ class ReleaseConfig(dg.ConfigurableResource):
     candidate_dir: str
     research_db: str
     anonymisation: dict[str, Any]
+    threshold: int = 10  # minimum persons per published aggregate cell
 
     def config(self) -> AnonymisationConfig:
         """The typed anonymisation settings (defaults overlaid with brugstat.toml)."""
@@ -30,15 +32,22 @@ class ReleaseConfig(dg.ConfigurableResource):
         os.chmod(p, 0o700)
         return p
 
-    def write_candidate(self, frames: dict[str, pl.DataFrame]) -> None:
-        """Replace the candidate's frames (one Parquet file per table, mode 0600)."""
+    def write_candidate(self, frames: dict[str, pl.DataFrame], summary: dict[str, Any]) -> None:
+        """Replace the candidate: one Parquet file per table and its figures (mode 0600)."""
         folder = self.candidate()
-        for old in folder.glob("*.parquet"):
+        for old in [*folder.glob("*.parquet"), *folder.glob("summary.json")]:
             old.unlink()
         for name, df in frames.items():
             path = folder / f"{name}.parquet"
             df.write_parquet(path)
             os.chmod(path, 0o600)
+        path = folder / "summary.json"
+        path.write_text(json.dumps(summary, default=str))
+        os.chmod(path, 0o600)
+
+    def read_summary(self) -> dict[str, Any]:
+        """The candidate's figures (k achieved, suppression, risk, metrics, configuration)."""
+        return json.loads((self.candidate() / "summary.json").read_text())
 
     def read_candidate(self) -> dict[str, pl.DataFrame]:
         """The candidate's frames by table name."""

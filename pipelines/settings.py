@@ -66,6 +66,7 @@ class Settings:
     synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
     organisations: tuple[str, ...] = ORGANISATIONS
     anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
+    threshold: int = 10  # [tables] threshold: minimum persons per published cell
 
     def with_data_dir(self, data_dir: Path) -> Settings:
         """The same settings with every output path moved under ``data_dir``."""
@@ -147,6 +148,7 @@ def load_settings(path: Path | None = None) -> Settings:
         synthetic=synthetic,
         organisations=orgs,
         anonymisation=dict(raw.get("anonymisation", {})),
+        threshold=int(raw.get("tables", {}).get("threshold", 10)),
     )
     data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
     return settings.with_data_dir(Path(data_dir)) if data_dir else settings

@@ -115,8 +115,8 @@ def anonymised_tables(
         release_seed=secrets.randbits(62),
         exclude_person_pseudonyms=excluded,
     )
-    release.write_candidate(result.tables)
     summary = result.summary()
+    release.write_candidate(result.tables, {**summary, "config": config.as_dict()})
     context.log.info(f"anonymised: {json.dumps({k: summary[k] for k in ('k_achieved', 'node')})}")
     qis = [q for q in config.quasi_identifiers if q in result.tables["episodes"].columns]
     k_outcome = expect_k_anonymous_per_person(result.tables["episodes"], qis, "person_id", config.k)

@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from assets.anonymised.assets import ANONYMISED_TABLES
+from assets.marts.catalogue import CATALOGUE
 from assets.staging.adapters import ADAPTERS
 from assets.staging.schema import ENTITIES
 from pipelines.definitions import ALL_JOB, build_definitions
@@ -31,7 +32,8 @@ def test_asset_names_say_layer_and_entity(settings_in) -> None:
     staging |= {"governance_purge"}
     pseudo = {f"pseudonymised_{e}" for e in ENTITIES}
     anonymised = {f"anonymised_{t}" for t in ANONYMISED_TABLES}
-    assert keys == raw | staging | pseudo | anonymised
+    marts = {n for n, d in CATALOGUE.items() if d.kind != "meta"}
+    assert keys == raw | staging | pseudo | anonymised | marts
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {groups[k] for k in raw} == {"raw"} and {groups[k] for k in pseudo} == {"pseudonymised"}
     assert defs.resolve_job_def(ALL_JOB) is not None

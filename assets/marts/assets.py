@@ -1,0 +1,201 @@
+"""mart_*: the analysts' research.duckdb, built from the release candidate and swapped in
+atomically only when every blocking privacy check passes on the finished file.
+
+The checks run on the temporary file before the swap (``validate_before_swap``): no
+identifier-like column or value in any mart (Great Expectations), k per person on the published
+quasi-identifiers (Great Expectations custom expectation), every published aggregate count at
+least the threshold or suppressed, and the attacker's-LP audit of secondary suppression over all
+linked tables and earlier releases. A failing check vetoes the swap: the previous release stays.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from assets.marts.aggregates import AggregateConfig, protect_aggregates
+from assets.marts.build import ReleaseInfo, ReleaseVetoedError, build_research_database
+from assets.marts.catalogue import CATALOGUE, asset_description
+from assets.marts.ledger import DuckDBLedger
+from pipelines.checks import check_result
+from pipelines.release import ReleaseConfig
+from pipelines.resources import PseudonymKey, StagingDatabase
+from quality.outcome import CheckOutcome
+from quality.suites.marts import (
+    expect_cells_protected,
+    expect_k_anonymous_per_person,
+    expect_no_identifier_like_values,
+)
+
+MICRODATA = [n for n, d in CATALOGUE.items() if d.kind == "microdata"]
+AGGREGATES = [n for n, d in CATALOGUE.items() if d.kind == "aggregate"]
+ANONYMISED_DEPS = [
+    "anonymised_persons",
+    "anonymised_episodes",
+    "anonymised_bridge_scores",
+    "anonymised_goals",
+    "anonymised_case_problems",
+    "anonymised_income_sources",
+    "anonymised_outcomes",
+]
+
+
+def privacy_checks(
+    path: Path, *, quasi_identifiers: Sequence[str], k: int, threshold: int, audit_ok: bool
+) -> dict[tuple[str, str], CheckOutcome]:
+    """Every blocking privacy check, run on a finished (not yet published) research database."""
+    out: dict[tuple[str, str], CheckOutcome] = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in MICRODATA:
+            df = con.execute(f'select * from "{table}"').pl()
+            out[(table, "no_identifier_like_values")] = expect_no_identifier_like_values(df)
+            if table == "mart_persons":
+                qis = [q for q in quasi_identifiers if q in df.columns]
+                out[(table, "k_anonymous_per_person")] = expect_k_anonymous_per_person(
+                    df, qis, "person_id", k
+                )
+        for table in AGGREGATES:
+            df = con.execute(f'select * from "{table}"').pl()
+            out[(table, "cells_protected")] = expect_cells_protected(
+                df, "persons", "is_suppressed", threshold
+            )
+            out[(table, "suppression_audit")] = CheckOutcome(
+                audit_ok,
+                "Every suppressed cell's feasibility interval meets its protection level over "
+                "all linked tables and earlier releases."
+                if audit_ok
+                else "The attacker's LPs narrow a suppressed cell below its protection level.",
+            )
+    return out
+
+
+def snapshot_id(frames: dict[str, pl.DataFrame]) -> str:
+    """A fingerprint of the released records that ignores the release's random surrogate ids
+    (an order-free sum of row hashes over every non-id column)."""
+    total = 0
+    for name in sorted(frames):
+        df = frames[name]
+        cols = [c for c in df.columns if c not in ("person_id", "episode_id")]
+        if cols and df.height:
+            total = (total * 1_000_003 + int(df.select(cols).hash_rows(seed=7).sum())) % 2**60
+    return f"{total:015x}"
+
+
+CHECK_NAMES = {
+    **{t: ["no_identifier_like_values"] for t in MICRODATA},
+    "mart_persons": ["no_identifier_like_values", "k_anonymous_per_person"],
+    **{t: ["cells_protected", "suppression_audit"] for t in AGGREGATES},
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            name, deps=ANONYMISED_DEPS, description=asset_description(name), kinds={"duckdb"}
+        )
+        for name in [*MICRODATA, *AGGREGATES]
+    ],
+    group_name="marts",
+    check_specs=[
+        dg.AssetCheckSpec(check, asset=table, blocking=True)
+        for table, checks in CHECK_NAMES.items()
+        for check in checks
+    ],
+)
+def mart_tables(
+    context: dg.AssetExecutionContext,
+    release: ReleaseConfig,
+    staging_db: StagingDatabase,
+    pseudonym_key: PseudonymKey,
+):
+    """Protect the aggregates, build research.duckdb, check it, and swap it in."""
+    candidate = release.read_candidate()
+    summary = release.read_summary()
+    config = release.config()
+    frames = {**candidate, "persons": candidate["episodes"]}  # the QI record, one row per episode
+    release_id = f"R{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
+    # Earlier releases are linked into the suppression model and its audit when they describe
+    # the same population (same data snapshot). A release on changed data starts a new ledger
+    # series: cell identities do not carry over when the people behind them changed, and the
+    # differencing of snapshots (new arrivals) is not something cell suppression can model.
+    ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(frames)}")
+    agg_config = AggregateConfig(threshold=release.threshold)
+    aggregates = protect_aggregates(frames, config=agg_config, release_id=release_id, ledger=ledger)
+    outcomes: dict[tuple[str, str], CheckOutcome] = {}
+
+    def validate(path: Path) -> list[str]:
+        outcomes.update(
+            privacy_checks(
+                path,
+                quasi_identifiers=config.quasi_identifiers,
+                k=config.k,
+                threshold=agg_config.threshold,
+                audit_ok=aggregates.audit_ok,
+            )
+        )
+        return [f"{t}.{c}: {o.description}" for (t, c), o in outcomes.items() if not o.passed]
+
+    target = Path(release.research_db)
+    risk = summary.get("risk", {})
+    info = ReleaseInfo(
+        release_id=release_id,
+        key_id=pseudonym_key.key_id(),
+        parameters={"anonymisation": summary.get("config", {}), "threshold": agg_config.threshold},
+        k_achieved=summary.get("k_achieved"),
+        persons_suppressed=summary.get("suppressed_persons"),
+        max_risk=risk.get("prosecutor_max"),
+        avg_risk=risk.get("prosecutor_avg"),
+        information_loss=summary.get("metrics", {}).get("loss"),
+    )
+    vetoed: list[str] = []
+    report = None
+    try:
+        report = build_research_database(
+            target,
+            frames=frames,
+            aggregates=aggregates,
+            release=info,
+            previous=target if target.exists() else None,
+            validate_before_swap=validate,
+            steward_ledger=ledger,
+        )
+    except ReleaseVetoedError as exc:
+        vetoed = list(exc.reasons)
+        context.log.error(f"release {release_id} vetoed; the previous release stays: {vetoed}")
+    published = aggregates.published()
+    for table in [*MICRODATA, *AGGREGATES]:
+        meta: dict[str, dg.RawMetadataValue] = {
+            "release_id": release_id,
+            "published": not vetoed,
+            "research_db": str(target),
+        }
+        if report is not None:
+            meta["rows"] = report.rows.get(table, 0)
+        if table in published:
+            df = published[table]
+            meta["cells"] = df.height
+            meta["cells_suppressed"] = int(df["is_suppressed"].sum())
+        if table == "mart_persons":
+            meta |= {
+                "k_achieved": info.k_achieved,
+                "persons_suppressed": info.persons_suppressed,
+                "max_risk": info.max_risk,
+                "avg_risk": info.avg_risk,
+                "loss": info.information_loss,
+                "primary_cells": aggregates.n_primary,
+                "secondary_cells": aggregates.n_secondary,
+            }
+        checks = [
+            check_result(
+                table,
+                name,
+                outcomes.get(
+                    (table, name), CheckOutcome(False, "Not evaluated: the build stopped early.")
+                ),
+            )
+            for name in CHECK_NAMES[table]
+        ]
+        yield dg.MaterializeResult(asset_key=table, metadata=meta, check_results=checks)

@@ -1,0 +1,144 @@
+"""A release passes every check; a planted identifier, a class of two persons or an unprotected
+small cell each fail their blocking check, and the earlier research.duckdb stays as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from assets.marts.aggregates import ProtectedAggregates
+from assets.marts.assets import mart_tables
+from pipelines.definitions import ALL_JOB, build_definitions
+from pipelines.release import ReleaseConfig
+from pipelines.settings import load_settings
+from synthetic import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("release")
+    old = os.environ.get("BRUGSTAT_PSEUDONYM_KEY")
+    os.environ["BRUGSTAT_PSEUDONYM_KEY"] = "7b" * 32
+    settings = load_settings().with_data_dir(tmp / "data")
+    settings = replace(settings, paths=replace(settings.paths, key_file=tmp / "no.key"))
+    generate(settings.paths.landing, people=1200, seed=5, today=settings.synthetic.today)
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    yield settings, defs, result
+    if old is None:
+        os.environ.pop("BRUGSTAT_PSEUDONYM_KEY", None)
+    else:
+        os.environ["BRUGSTAT_PSEUDONYM_KEY"] = old
+
+
+def _digest(settings) -> str:
+    return hashlib.sha256(settings.paths.research_db.read_bytes()).hexdigest()
+
+
+def _marts_again(defs):
+    with dg.instance_for_test() as instance:
+        return dg.materialize(
+            [mart_tables], resources=defs.resources, instance=instance, raise_on_error=False
+        )
+
+
+def _failed(result) -> set[tuple[str, str]]:
+    return {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+
+
+def test_release_passes_every_check(released) -> None:
+    settings, _, result = released
+    assert result.success
+    assert _failed(result) == set()
+    with duckdb.connect(str(settings.paths.research_db), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        assert {"mart_persons", "mart_bridge_scores", "meta_release", "data_dictionary"} <= tables
+        undocumented = con.execute(
+            "select count(*) from duckdb_columns() where not internal and (comment is null "
+            "or comment = '')"
+        ).fetchone()[0]
+        assert undocumented == 0
+        meta = con.execute("select key_id, k_achieved from meta_release").fetchone()
+        assert len(meta[0]) == 16 and meta[1] >= 5
+        with pytest.raises(duckdb.Error):
+            con.execute("create table x (a int)")
+    # Nothing from the steward's domain: no key, no pseudonym, no BSN-like value.
+    content = settings.paths.research_db.read_bytes()
+    assert bytes.fromhex("7b" * 32) not in content and b"7b" * 32 not in content
+
+
+def test_planted_identifier_column_blocks_the_release(released, monkeypatch) -> None:
+    settings, defs, _ = released
+    before = _digest(settings)
+    original = ReleaseConfig.read_candidate
+
+    def with_email(self):
+        frames = original(self)
+        frames["episodes"] = frames["episodes"].with_columns(email=pl.lit("j.jansen@example.nl"))
+        return frames
+
+    monkeypatch.setattr(ReleaseConfig, "read_candidate", with_email)
+    result = _marts_again(defs)
+    assert not result.success
+    assert _digest(settings) == before
+
+
+def test_class_of_two_persons_blocks_the_release(released, monkeypatch) -> None:
+    settings, defs, _ = released
+    before = _digest(settings)
+    original = ReleaseConfig.read_candidate
+
+    def with_small_class(self):
+        frames = original(self)
+        ep = frames["episodes"]
+        two = ep.head(2).with_columns(
+            person_id=pl.Series([10**9, 10**9 + 1], dtype=ep["person_id"].dtype),
+            episode_id=pl.Series([10**9, 10**9 + 1], dtype=ep["episode_id"].dtype),
+            area=pl.lit("WK999901 Nergens"),
+        )
+        frames["episodes"] = pl.concat([ep, two])
+        return frames
+
+    monkeypatch.setattr(ReleaseConfig, "read_candidate", with_small_class)
+    result = _marts_again(defs)
+    assert ("mart_persons", "k_anonymous_per_person") in _failed(result)
+    assert not result.success
+    assert _digest(settings) == before
+
+
+def test_unprotected_small_cell_blocks_the_release(released, monkeypatch) -> None:
+    settings, defs, _ = released
+    before = _digest(settings)
+    original = ProtectedAggregates.published
+
+    def leak(self):
+        out = original(self)
+        name = next(iter(out))
+        out[name] = out[name].with_columns(
+            persons=pl.when(pl.int_range(pl.len()) == 0).then(3).otherwise(pl.col("persons")),
+            is_suppressed=pl.when(pl.int_range(pl.len()) == 0)
+            .then(False)
+            .otherwise(pl.col("is_suppressed")),
+        )
+        return out
+
+    monkeypatch.setattr(ProtectedAggregates, "published", leak)
+    result = _marts_again(defs)
+    assert any(check == "cells_protected" for _, check in _failed(result))
+    assert not result.success
+    assert _digest(settings) == before
