@@ -62,27 +62,31 @@ class EncodedData:
     sensitive: dict[str, np.ndarray]
     n_sensitive: dict[str, int]
     n_rows: int
+    row_unit: np.ndarray | None = None
+    """Index of each input row in the distinct table (input row order), when known."""
 
     @property
     def heights(self) -> tuple[int, ...]:
         return tuple(h.height for h in self.hierarchies)
 
 
-def leaf_code_expr(column: str, hierarchy: Hierarchy) -> pl.Expr:
+def leaf_code_expr(column: str, hierarchy: Hierarchy, dtype: pl.DataType | None = None) -> pl.Expr:
     """Expression giving the hierarchy row index of each value (null when unknown).
+
+    The value is matched as a string via a cast to an ``Enum`` of the hierarchy's leaves (a hash
+    lookup per row; ``dtype``, the column's type if known, skips a no-op cast of strings).
 
     >>> h = Hierarchy([("a", "*"), ("b", "*")], name="x")
     >>> pl.DataFrame({"x": ["b", "a", "c"]}).select(leaf_code_expr("x", h))["x"].to_list()
     [1, 0, None]
     """
+    expr = pl.col(column)
+    if dtype is None or dtype != pl.String:
+        expr = expr.cast(pl.String)
     return (
-        _as_string(pl.col(column))
-        .replace_strict(
-            list(hierarchy.leaves),
-            list(range(hierarchy.size)),
-            default=None,
-            return_dtype=pl.Int64,
-        )
+        expr.cast(pl.Enum(list(hierarchy.leaves)), strict=False)
+        .to_physical()
+        .cast(pl.Int64)
         .alias(column)
     )
 
@@ -146,7 +150,19 @@ def encode(
         raise HierarchyError(f"no hierarchy was given for quasi-identifier(s) {missing}.")
     sensitive = dict(sensitive or {})
     lf = data.lazy()
-    exprs = [leaf_code_expr(q, hierarchies[q]) for q in qis]
+    schema = lf.collect_schema()
+    leaf = [leaf_code_expr(q, hierarchies[q], schema.get(q)) for q in qis]
+    sizes = [hierarchies[q].size for q in qis]
+    qi_space = 1
+    for size in sizes:
+        qi_space *= max(size, 1)
+    packed = qi_space < 2**62  # the QI codes travel as one mixed-radix int64 key
+    exprs: list[pl.Expr] = list(leaf)
+    if packed:
+        key = leaf[0]
+        for e, size in zip(leaf[1:], sizes[1:], strict=True):
+            key = key * max(size, 1) + e
+        exprs = [key.alias("__key")]
     extra: list[str] = []
     if person_column is not None:
         exprs.append((pl.col(person_column).rank("dense") - 1).cast(pl.Int64).alias("__person"))
@@ -160,22 +176,33 @@ def encode(
             )
         exprs.append(expr.cast(pl.Int64).alias(f"__s{j}"))
         extra.append(f"__s{j}")
-    keys = [*qis, *extra]
-    table = lf.select(exprs).group_by(keys).agg(pl.len().alias("__n")).collect()
+    rows = lf.select(exprs).collect()
+    main = ["__key"] if packed else list(qis)
 
-    for q in qis:
-        if table[q].null_count():
-            n_missing = table.filter(pl.col(q).is_null())["__n"].sum()
-            raise HierarchyError(
-                f"attribute {q!r}: {n_missing} row(s) hold values that are missing from its "
-                "hierarchy (or are null)."
-            )
+    if any(rows[c].null_count() for c in main):
+        missing = lf.select(e.null_count() for e in leaf).collect().row(0)
+        q, n_missing = next((q, n) for q, n in zip(qis, missing, strict=True) if n)
+        raise HierarchyError(
+            f"attribute {q!r}: {n_missing} row(s) hold values that are missing from its "
+            "hierarchy (or are null)."
+        )
     for j, col in enumerate(sensitive):
-        if table[f"__s{j}"].null_count():
+        if rows[f"__s{j}"].null_count():
             raise ValueError(f"sensitive column {col!r} holds nulls or values outside its order.")
 
-    codes = table.select(qis).to_numpy().astype(np.int64, copy=False).reshape(len(table), len(qis))
-    weight = table["__n"].to_numpy().astype(np.int64)
+    columns = [rows[c].to_numpy().astype(np.int64, copy=False) for c in (*main, *extra)]
+    radices = [qi_space] if packed else list(sizes)
+    radices += [int(c.max(initial=-1)) + 1 for c in columns[len(main) :]]
+    table, row_unit = _distinct(columns, radices)
+    if packed:
+        codes = np.empty((len(table), len(qis)), dtype=np.int64)
+        rest = table[:, 0]
+        for d in range(len(qis) - 1, 0, -1):
+            rest, codes[:, d] = np.divmod(rest, max(sizes[d], 1))
+        codes[:, 0] = rest
+        table = np.concatenate([codes, table[:, 1:]], axis=1)
+    codes = np.ascontiguousarray(table[:, : len(qis)])
+    weight = np.bincount(row_unit, minlength=len(table)).astype(np.int64)
     encoded = []
     for d, q in enumerate(qis):
         h = hierarchies[q]
@@ -184,11 +211,12 @@ def encode(
     person = None
     n_persons = int(weight.sum())
     if person_column is not None:
-        person = table["__person"].to_numpy().astype(np.int64)
+        person = np.ascontiguousarray(table[:, len(qis)])
         n_persons = int(person.max()) + 1 if len(person) else 0
     sens_codes, n_sens = {}, {}
+    first_sens = len(qis) + (person_column is not None)
     for j, (col, order) in enumerate(sensitive.items()):
-        sens_codes[col] = table[f"__s{j}"].to_numpy().astype(np.int64)
+        sens_codes[col] = np.ascontiguousarray(table[:, first_sens + j])
         n_sens[col] = len(order) if order is not None else int(sens_codes[col].max(initial=-1)) + 1
     return EncodedData(
         quasi_identifiers=qis,
@@ -200,4 +228,48 @@ def encode(
         sensitive=sens_codes,
         n_sensitive=n_sens,
         n_rows=int(weight.sum()),
+        row_unit=row_unit,
     )
+
+
+def _distinct(
+    columns: Sequence[np.ndarray], radices: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the integer ``columns`` (``0 <= columns[j] < radices[j]``), sorted, and
+    each input row's index among them.
+
+    The columns are packed into one mixed-radix int64 key when it fits, so the distinct values and
+    the row → distinct index come from one hash pass over a single integer column.
+
+    >>> t, inv = _distinct([np.array([1, 0, 1]), np.array([2, 0, 2])], [2, 3])
+    >>> t.tolist(), inv.tolist()
+    ([[0, 0], [1, 2]], [1, 0, 1])
+    """
+    n = len(columns[0]) if columns else 0
+    space = 1
+    for r in radices:
+        space *= max(int(r), 1)
+    if space >= 2**62:
+        stacked = np.stack(columns, axis=1)
+        table, inv = np.unique(stacked, axis=0, return_inverse=True)
+        return table.astype(np.int64, copy=False), inv.reshape(-1).astype(np.int64)
+    key = columns[0].astype(np.int64, copy=True)
+    for c, r in zip(columns[1:], radices[1:], strict=True):
+        key *= max(int(r), 1)
+        key += c
+    if n == 0:
+        uniq = key
+        inv = np.zeros(0, dtype=np.int64)
+    else:
+        keys = pl.Series("k", key)
+        uniq_s = keys.unique().sort()
+        index = pl.Series(np.arange(len(uniq_s), dtype=np.int64))
+        inv = keys.replace_strict(uniq_s, index, return_dtype=pl.Int64).to_numpy()
+        uniq = uniq_s.to_numpy()
+    table = np.empty((len(uniq), len(columns)), dtype=np.int64)
+    rest = uniq
+    for j in range(len(columns) - 1, 0, -1):
+        rest, table[:, j] = np.divmod(rest, max(int(radices[j]), 1))
+    if len(columns):
+        table[:, 0] = rest
+    return table, inv

@@ -7,6 +7,7 @@ Encoding (:mod:`anonymise.encode`), models (:mod:`anonymise.models`), metrics
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from anonymise.encode import EncodedData, encode, generalise_expr
 from anonymise.hierarchy import Hierarchy
 from anonymise.metrics import ALL_METRICS, Loss, QualityMetric
 from anonymise.models import KAnonymity, PrivacyModel, TCloseness, sensitive_of
-from anonymise.result import AnonymisationResult
+from anonymise.result import AnonymisationResult, UnitDecisions, _pack
 from anonymise.risk import RiskSummary, risk_from_sizes
 from anonymise.search import Evaluator, node_string, optimal_search
 from anonymise.suppress import (
@@ -192,6 +193,7 @@ def k_anonymise(
         persons = data.lazy().select(pl.col(person_column).unique().sort()).collect().to_series()
         removed_persons = persons.gather(removed_ids)
 
+    decisions = _decisions(data, enc, levels, cards, gen, pub, active, starred)
     removed_rows = int(w[~active].sum())
     utility = _utility(enc, levels, gen, pub, active, removed_rows)
     metrics = {m.name: m.value(best.view) for m in ALL_METRICS}
@@ -220,6 +222,49 @@ def k_anonymise(
         rewrite=rewrite,
         removed_classes=removed_classes,
         removed_persons=removed_persons,
+        decisions=decisions,
+    )
+
+
+def _decisions(
+    data: pl.LazyFrame | pl.DataFrame,
+    enc: EncodedData,
+    levels: Sequence[int],
+    cards: Sequence[int],
+    gen: np.ndarray,
+    pub: np.ndarray,
+    active: np.ndarray,
+    starred: np.ndarray,
+) -> UnitDecisions | None:
+    """The release in integer form for :meth:`AnonymisationResult.apply`."""
+    radix = tuple(int(c) + 1 for c in cards)
+    space = 1
+    for r in radix:
+        space *= r
+    if enc.row_unit is None or space >= 2**62:
+        return None
+    index = np.where(pub == STAR, np.asarray(cards, dtype=np.int64)[:, None], pub)
+    values = tuple(
+        pl.Series(q, [*h.values[lv], "*"], dtype=pl.String)
+        for q, h, lv in zip(enc.quasi_identifiers, enc.hierarchies, levels, strict=True)
+    )
+    sel = starred.any(axis=0)
+    star_keys, first = np.unique(_pack(gen[:, sel], radix), return_index=True)
+    star_index = index[:, sel][:, first]
+    removed_keys = None
+    if enc.person is None:
+        removed_keys = np.unique(_pack(index[:, ~active], radix))
+    return UnitDecisions(
+        source=weakref.ref(data) if isinstance(data, pl.DataFrame) else None,
+        row_unit=enc.row_unit,
+        values=values,
+        value_index=tuple(index),
+        active=active,
+        levels=tuple(levels),
+        gen_radix=radix,
+        star_keys=star_keys,
+        star_index=star_index,
+        removed_keys=removed_keys,
     )
 
 

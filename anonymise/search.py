@@ -60,9 +60,13 @@ def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
 
 
 def group_codes(
-    gen: np.ndarray, cards: Sequence[int], weight: np.ndarray, *, inverse: bool = False
+    gen: np.ndarray | Sequence[np.ndarray],
+    cards: Sequence[int],
+    weight: np.ndarray,
+    *,
+    inverse: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Group the columns of value codes ``gen`` (D×n, one row per QI).
+    """Group the columns of value codes ``gen`` (D×n, one row per QI; or D arrays of length n).
 
     Returns the classes' codes (D×C), their summed weights and, if asked, each column's class.
     A mixed-radix key is counted with ``bincount`` when its range is small, else sorted.
@@ -72,18 +76,20 @@ def group_codes(
     >>> codes.tolist(), w.tolist(), inv.tolist()
     ([[0, 1], [1, 0]], [2.0, 1.0], [0, 0, 1])
     """
-    d, n = gen.shape
+    d, n = len(gen), len(gen[0])
     space = 1
     for c in cards:
         space *= max(int(c), 1)
     if space >= 2**62:
-        uniq_cols, inv = np.unique(gen, axis=1, return_inverse=True)
+        uniq_cols, inv = np.unique(np.stack(gen), axis=1, return_inverse=True)
         inv = inv.reshape(-1)
         return uniq_cols, np.bincount(inv, weights=weight), inv if inverse else None
     key = gen[0].astype(np.int64, copy=True)
     for j in range(1, d):
-        key *= max(int(cards[j]), 1)
-        key += gen[j]
+        c = int(cards[j])
+        if c > 1:  # a single-valued QI (code 0 everywhere) adds nothing to the key
+            key *= c
+            key += gen[j]
     inv = None
     if space <= 4 * n + 1024:
         counts = np.bincount(key, weights=weight)
@@ -99,8 +105,11 @@ def group_codes(
     out = np.empty((d, len(uniq)), dtype=np.int64)
     rest = uniq
     for j in range(d - 1, 0, -1):
-        c = max(int(cards[j]), 1)
-        rest, out[j] = np.divmod(rest, c)
+        c = int(cards[j])
+        if c > 1:
+            rest, out[j] = np.divmod(rest, c)
+        else:
+            out[j] = 0
     out[0] = rest
     return out, rows, inv if inverse else None
 
@@ -155,6 +164,11 @@ class Evaluator:
             self.overall[col] = dist / dist.sum()
         d = len(hs)
         self.codes_t = np.ascontiguousarray(data.codes.T)
+        # The base table generalised to every level of every QI, so that a roll-up from the
+        # base (the usual case early in a most-general-first search) needs no gathers.
+        self.base_gen = [
+            [h.lut[lv][self.codes_t[j]] for lv in range(h.height)] for j, h in enumerate(hs)
+        ]
         self._cache_levels = np.zeros((_CACHE_SIZE, d), dtype=np.int64)
         self._cache_rows = np.full(_CACHE_SIZE, _BIG)
         self._cache: list[tuple[np.ndarray, np.ndarray] | None] = [None] * _CACHE_SIZE
@@ -172,14 +186,18 @@ class Evaluator:
         entry = self._cache[slot]
         assert entry is not None
         codes, weight = entry
-        src = self._cache_levels[slot].tolist()
         dst = levels.tolist()
-        gen = np.empty_like(codes)
-        for j, (a, b) in enumerate(zip(src, dst, strict=True)):
-            if a == b:
-                gen[j] = codes[j]
-            else:
-                np.take(self.ups[j][(a, b)], codes[j], out=gen[j])
+        gen: list[np.ndarray] | np.ndarray
+        if slot == 0:
+            gen = [self.base_gen[j][b] for j, b in enumerate(dst)]
+        else:
+            src = self._cache_levels[slot].tolist()
+            gen = np.empty_like(codes)
+            for j, (a, b) in enumerate(zip(src, dst, strict=True)):
+                if a == b:
+                    gen[j] = codes[j]
+                else:
+                    np.take(self.ups[j][(a, b)], codes[j], out=gen[j])
         class_codes, rows, _ = group_codes(gen, self._node_cards(dst), weight)
         store = self._next
         self._next = self._next % (_CACHE_SIZE - 1) + 1  # slot 0 (the base table) stays
@@ -210,9 +228,7 @@ class Evaluator:
     def classes_of(self, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Class codes, row counts, and the class of each distinct-table row, at ``levels``."""
         data = self.data
-        gen = np.empty_like(self.codes_t)
-        for j, h in enumerate(data.hierarchies):
-            np.take(h.lut[levels[j]], self.codes_t[j], out=gen[j])
+        gen = [self.base_gen[j][lv] for j, lv in enumerate(levels)]
         codes, rows, inv = group_codes(gen, self._node_cards(levels), data.weight, inverse=True)
         assert inv is not None
         return codes, rows, inv

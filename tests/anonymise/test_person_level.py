@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from anonymise.hierarchy import Hierarchy
 from anonymise.kanon import k_anonymise
@@ -71,6 +72,9 @@ def test_every_output_is_k_anonymous_per_person(data, k, limit, local, l_div):
         assert "no generalisation" in str(err)
         return
     out = res.apply(df)
+    # the searched frame (reused encoding), a copy (encoded again) and the string path agree
+    assert_frame_equal(res.apply(df.clone()), out)
+    assert_frame_equal(res.apply(df.lazy()).collect(), out)
     n_persons = df["person"].n_unique()
     removed = n_persons - out["person"].n_unique() if out.height else n_persons
     assert removed == res.suppressed_persons

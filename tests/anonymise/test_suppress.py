@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from anonymise.kanon import k_anonymise
 
@@ -41,3 +42,26 @@ def test_remainder_that_cannot_reach_k_is_removed():
     )  # fmt: skip
     out = res.apply(df)
     assert res.suppressed_rows == 1 and out["a"].to_list() == ["x", "x", "x"]
+
+
+@pytest.mark.parametrize(
+    ("k", "limit", "local"), [(2, 0.0, False), (10, 0.05, False), (5, 0.01, True)]
+)
+def test_apply_on_searched_frame_equals_apply_on_a_copy(adult, adult_hierarchies, k, limit, local):
+    res = k_anonymise(
+        adult, quasi_identifiers=ADULT_QIS, hierarchies=adult_hierarchies, k=k,
+        suppression_limit=limit, local_suppression=local,
+    )  # fmt: skip
+    assert res.decisions is not None and res.decisions.is_source(adult)
+    same = res.apply(adult)  # reuses the search's encoding
+    copy = adult.clone()
+    assert not res.decisions.is_source(copy)
+    assert_frame_equal(res.apply(copy), same)  # encodes the copy
+    assert_frame_equal(res.apply(adult.lazy()).collect(), same)  # string expressions and joins
+    assert_frame_equal(
+        res.apply(adult.head(5000)),
+        res.apply(adult.lazy())
+        .collect()
+        .head(0)
+        .vstack(res.apply(adult.head(5000).lazy()).collect()),
+    )
