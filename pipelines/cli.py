@@ -4,6 +4,9 @@
     brugstat generate [--people N] synthetic exports into the landing folder only
     brugstat run                   materialise every asset on what is in the landing folder
     brugstat key create | key id   make the project's pseudonymisation key / show its id
+    brugstat key rotate --project NEW  a new key for a new research project (new pseudonyms)
+    brugstat key destroy           destroy the key (pseudonyms can then never be reproduced)
+    brugstat person show --bsn B [--export FILE.json]   access request (inzage / portability)
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
 
 Settings come from brugstat.toml (see pipelines/settings.py). Messages never print personal data
@@ -119,6 +122,82 @@ def _outputs(settings: Settings) -> None:
     print("  Dagster UI:                   brugstat ui   (then open http://127.0.0.1:3000)")
 
 
+def _key_command(settings: Settings, args: argparse.Namespace) -> int:
+    from anonymise.pseudonym import key_id
+    from pipelines.keys import create_key_file, load_key
+
+    if args.action == "create":
+        ensure_key(settings, create=True)
+        return 0
+    if args.action == "id":
+        print(key_id(load_key(settings.paths.key_file)))
+        return 0
+    if args.action == "rotate":
+        if not args.project or not args.project.isidentifier():
+            print(
+                "brugstat: key rotate needs --project NAME (letters, digits, _).", file=sys.stderr
+            )
+            return 2
+        path = settings.paths.key_file.with_name(f"{args.project}.key")
+        kid = create_key_file(path)
+        print(
+            f"New key for research project '{args.project}' at {path} (mode 0600, key id {kid}). "
+            f'Set [project] name = "{args.project}" and [paths] key_file = "{path}" in '
+            "brugstat.toml: every pseudonym and release made with it is unlinkable to those of "
+            "the old key. The old key file is left as it is; destroy it with `brugstat key "
+            "destroy` once no release needs to be reproduced."
+        )
+        return 0
+    path = settings.paths.key_file.expanduser()
+    if not path.exists():
+        print(f"brugstat: no key file at {path}.", file=sys.stderr)
+        return 1
+    if not args.yes:
+        answer = input(f"Destroy {path}? Pseudonyms made with it can never be reproduced. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes", "j", "ja"):
+            print("Not destroyed.")
+            return 1
+    kid = key_id(load_key(path))
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:  # overwrite before unlinking (best effort on this filesystem)
+        fh.write(os.urandom(size))
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink()
+    print(
+        f"Destroyed key {kid} ({path}). It cannot be recovered: pseudonyms made with it can no "
+        "longer be recomputed, so persons can no longer be found in releases made with it."
+    )
+    return 0
+
+
+def _person_command(settings: Settings, args: argparse.Namespace) -> int:
+    import duckdb
+
+    from anonymise.bsn import bsn_check_digit_ok
+    from assets.governance.access import person_records
+
+    bsn = "".join(ch for ch in args.bsn if ch.isdigit()).zfill(9)
+    if not bsn_check_digit_ok(bsn):
+        print("brugstat: that BSN does not pass the 11-proef.", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
+        records = person_records(con, bsn)
+    text = json.dumps(records, indent=2, ensure_ascii=False, default=str)
+    if args.export:
+        fd = os.open(args.export, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        n = sum(len(v) for layer in ("canonical", "raw") for v in records[layer].values())
+        print(
+            f"Wrote {n} record(s) from {len(records['organisations'])} organisation(s) to "
+            f"{args.export} (mode 0600)."
+        )
+    else:
+        print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``brugstat`` command."""
     parser = argparse.ArgumentParser(prog="brugstat", description=__doc__.split("\n")[0])
@@ -132,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=None)
     sub.add_parser("run", help="materialise every asset on the landing folder")
     key = sub.add_parser("key", help="the project's pseudonymisation key")
-    key.add_argument("action", choices=["create", "id"])
+    key.add_argument("action", choices=["create", "id", "rotate", "destroy"])
+    key.add_argument("--project", help="with rotate: the new research project's name")
+    key.add_argument("--yes", action="store_true", help="with destroy: no confirmation prompt")
+    person = sub.add_parser("person", help="a data-subject access request (inzage)")
+    person.add_argument("action", choices=["show"])
+    person.add_argument("--bsn", required=True)
+    person.add_argument("--export", type=Path, help="write the records as JSON (portability)")
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
@@ -162,15 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         _outputs(settings)
         return 0 if ok else 1
     if args.command == "key":
-        from pipelines.keys import load_key
-
-        if args.action == "create":
-            ensure_key(settings, create=True)
-            return 0
-        from anonymise.pseudonym import key_id
-
-        print(key_id(load_key(settings.paths.key_file)))
-        return 0
+        return _key_command(settings, args)
+    if args.command == "person":
+        return _person_command(settings, args)
     if args.command == "ui":
         home = _dagster_home(settings)
         print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it.")

@@ -27,7 +27,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions for one deployment's settings (tests pass their own)."""
     enabled = {org: ADAPTERS[org] for org in settings.organisations}
     assets = [
-        *build_raw_assets(enabled),
+        *build_raw_assets(enabled, {o: settings.register_text(o) for o in enabled}),
         staging_canonical,
         governance_purge,
         pseudonymised_tables,

@@ -67,6 +67,21 @@ class Settings:
     organisations: tuple[str, ...] = ORGANISATIONS
     anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
     threshold: int = 10  # [tables] threshold: minimum persons per published cell
+    register: tuple[dict[str, str], ...] = ()  # [[register]]: the processing register
+
+    def register_text(self, organisation: str) -> str:
+        """The register entries of one organisation as Markdown (for asset descriptions)."""
+        lines = []
+        for e in self.register:
+            if e.get("organisation") == organisation:
+                lines.append(
+                    f"\n\n**Verwerkingsregister — {e.get('process', '')}**  \n"
+                    f"Doel: {e.get('purpose', '')}  \nGrondslag: {e.get('legal_basis', '')}  \n"
+                    f"Gegevens: {e.get('categories', '')}  \n"
+                    f"Bewaartermijn: {e.get('retention', '')}  \n"
+                    f"Ontvangers: {e.get('recipients', '')}"
+                )
+        return "".join(lines)
 
     def with_data_dir(self, data_dir: Path) -> Settings:
         """The same settings with every output path moved under ``data_dir``."""
@@ -149,6 +164,7 @@ def load_settings(path: Path | None = None) -> Settings:
         organisations=orgs,
         anonymisation=dict(raw.get("anonymisation", {})),
         threshold=int(raw.get("tables", {}).get("threshold", 10)),
+        register=tuple(dict(e) for e in raw.get("register", [])),
     )
     data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
     return settings.with_data_dir(Path(data_dir)) if data_dir else settings

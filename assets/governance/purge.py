@@ -13,6 +13,7 @@ Every action is written to ``meta.audit_log`` with counts only; every request is
 import datetime as dt
 import getpass
 import json
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -29,6 +30,7 @@ from pipelines.checks import check_result
 from pipelines.governance import GovernanceConfig
 from pipelines.metadata import markdown_table
 from pipelines.resources import PseudonymKey, StagingDatabase
+from quality.access import check_private_files
 from quality.outcome import CheckOutcome
 
 # Raw columns that identify a person's rows in each export (ids are compared trimmed, upper-case).
@@ -260,11 +262,18 @@ def check_purged(con: duckdb.DuckDBPyConnection, purge_bsns: list[str]) -> Check
     group_name="governance",
     check_specs=[
         dg.AssetCheckSpec(
+            "steward_files_private",
+            asset="governance_purge",
+            blocking=True,
+            description="staging.duckdb, its WAL and the key file are readable by the steward "
+            "only (mode 0600); otherwise the run stops before anything is released.",
+        ),
+        dg.AssetCheckSpec(
             "erased_persons_absent",
             asset="governance_purge",
             blocking=True,
             description="After the purge no staged person carries a BSN with an erasure request.",
-        )
+        ),
     ],
 )
 def governance_purge(
@@ -301,3 +310,6 @@ def governance_purge(
         },
     )
     yield check_result("governance_purge", "erased_persons_absent", outcome)
+    db = Path(staging_db.path)
+    private = [db, db.with_name(db.name + ".wal"), Path(pseudonym_key.key_file).expanduser()]
+    yield check_result("governance_purge", "steward_files_private", check_private_files(private))

@@ -172,13 +172,31 @@ def _known(col: str) -> pl.Expr:
     return pl.when(v.is_null() | (v == "*")).then(pl.lit(UNKNOWN)).otherwise(v).alias(col)
 
 
-def latest_episodes(persons: pl.DataFrame, config: AggregateConfig) -> pl.DataFrame:
-    """One row per person: their most recent episode with its aggregate coordinates."""
+def latest_episodes(
+    persons: pl.DataFrame, config: AggregateConfig, scores: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per person: their most recent episode with its aggregate coordinates.
+
+    Ties are broken on content only (every published attribute, then an order-free hash of the
+    episode's Bridge scores), never on the release's random surrogate ids: two releases of the
+    same data must publish the same cells, or their difference would disclose something.
+    """
     area, _ = _area_leaf(config)
+    content = [c for c in persons.columns if c not in ("person_id", "episode_id")]
+    ranked = persons.lazy()
+    if scores is not None and scores.height:
+        score_cols = [c for c in scores.columns if c not in ("person_id", "episode_id")]
+        fingerprint = (
+            scores.lazy()
+            .select("episode_id", pl.struct(score_cols).hash(seed=11).alias("_h"))
+            .group_by("episode_id")
+            .agg(pl.col("_h").sum().alias("_scores_hash"))
+        )
+        ranked = ranked.join(fingerprint, on="episode_id", how="left")
+        content.append("_scores_hash")
     return (
-        persons.lazy()
-        .sort(["person_id", "intake_period", "episode_id"], nulls_last=False)
-        .group_by("person_id")
+        ranked.sort(["person_id", "intake_period", *content], nulls_last=False)
+        .group_by("person_id", maintain_order=True)
         .last()
         .select(
             "person_id",
@@ -198,7 +216,7 @@ def build_tables(frames: Mapping[str, pl.DataFrame], config: AggregateConfig) ->
     persons = frames["persons"]
     if persons.height == 0:
         return None
-    latest = latest_episodes(persons, config)
+    latest = latest_episodes(persons, config, frames.get("bridge_scores"))
     _, area_h = _area_leaf(config)
     hier_area = {"area": area_h} if area_h else {}
     level_h = {lv: TOTAL for lv in LEVELS}
@@ -208,8 +226,8 @@ def build_tables(frames: Mapping[str, pl.DataFrame], config: AggregateConfig) ->
         last = (
             scores.lazy()
             .join(latest.lazy(), on=["person_id", "episode_id"], how="inner")
-            .sort(["measurement_no", "months_since_intake"])
-            .group_by(["person_id", "domain"])
+            .sort(["measurement_no", "months_since_intake", "level"])
+            .group_by(["person_id", "domain"], maintain_order=True)
             .last()
             .with_columns(pl.col("level").cast(pl.String))
             .collect()

@@ -21,7 +21,7 @@ def raw_table(organisation: str, export: str) -> str:
     return f"{organisation}__{export}"
 
 
-def _raw_asset(organisation: str, spec: ExportSpec) -> dg.AssetsDefinition:
+def _raw_asset(organisation: str, spec: ExportSpec, register: str = "") -> dg.AssetsDefinition:
     name = f"raw_{organisation}__{spec.name}"
 
     @dg.asset(
@@ -32,6 +32,7 @@ def _raw_asset(organisation: str, spec: ExportSpec) -> dg.AssetsDefinition:
             f"{spec.description or spec.name} — files `{spec.pattern}` in the landing folder "
             f"`{organisation}/`, read as text ({spec.encoding}, separator '{spec.separator}') "
             "with `_source_file`/`_source_row` lineage. Steward only: holds direct identifiers."
+            + register
         ),
         tags={"organisation": organisation},
         check_specs=[
@@ -85,6 +86,14 @@ def _record_manifest(
         con.unregister("_m")
 
 
-def build_raw_assets(adapters: Mapping[str, ModuleType]) -> list[dg.AssetsDefinition]:
-    """One raw asset per organisation export declared by the adapters."""
-    return [_raw_asset(org, spec) for org, adapter in adapters.items() for spec in adapter.EXPORTS]
+def build_raw_assets(
+    adapters: Mapping[str, ModuleType], register: Mapping[str, str] | None = None
+) -> list[dg.AssetsDefinition]:
+    """One raw asset per organisation export declared by the adapters; ``register`` holds each
+    organisation's processing-register text for the asset descriptions."""
+    register = register or {}
+    return [
+        _raw_asset(org, spec, register.get(org, ""))
+        for org, adapter in adapters.items()
+        for spec in adapter.EXPORTS
+    ]

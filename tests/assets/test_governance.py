@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from anonymise.pseudonym import pseudonym
+from assets.governance.access import person_records
 from assets.governance.requests import RequestFileError, read_requests
 from assets.governance.retention import RetentionPolicy, Term, expired_persons
 from pipelines.definitions import ALL_JOB, build_definitions
@@ -131,7 +132,68 @@ def test_retention_erasure_and_objection_through_the_pipeline(settings_in, test_
     text = log.write_csv() + audit.write_csv()
     assert erase_bsn not in text and object_bsn not in text
     counts = json.loads(audit.sort("logged_at")["counts"][-1])
+    # Access request (inzage): exactly the objector's records, nobody else's.
+    with duckdb.connect(str(now.paths.staging_db), read_only=True) as con:
+        records = person_records(con, object_bsn)
+        for table, rows in records["raw"].items():
+            raw = con.execute(f'select * from raw."{table}"').pl()
+            if "bsn" in raw.columns:
+                mine = raw.filter(
+                    pl.col("bsn").str.replace_all(r"[\s.\-]", "") == object_bsn
+                ).height
+                assert len(rows) >= mine
+    assert records["canonical"]["persons"]
+    assert {p["bsn"] for p in records["canonical"]["persons"]} == {object_bsn}
+    other_bsns = set(left["bsn"].to_list()) - {object_bsn}
+    export = json.dumps(records, default=str)
+    assert not [b for b in other_bsns if b in export]
+    assert erase_bsn not in export
+
     # The organisations' exports still hold them, so every run purges them again and says how
     # many landing rows the steward should have replaced.
     assert counts["persons_past_retention"] == expected.height
     assert counts["landing_rows_still_present"] > 0
+
+
+def test_key_rotation_and_destruction(tmp_path, monkeypatch, capsys) -> None:
+    from pipelines.cli import main
+
+    cfg = tmp_path / "brugstat.toml"
+    cfg.write_text(
+        '[project]\nname = "p1"\n[paths]\ndata_dir = "d"\nlanding = "d/l"\n'
+        'staging_db = "d/s.duckdb"\nresearch_db = "d/r.duckdb"\ndagster_home = "d/h"\n'
+        'key_file = "keys/p1.key"\n'
+    )
+    monkeypatch.setenv("BRUGSTAT_CONFIG", str(cfg))
+    monkeypatch.delenv("BRUGSTAT_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("BRUGSTAT_DATA_DIR", raising=False)
+    assert main(["key", "create"]) == 0
+    old_id = capsys.readouterr().out.split("key id ")[1][:16]
+    assert main(["key", "rotate", "--project", "p2"]) == 0
+    out = capsys.readouterr().out
+    new_key = tmp_path / "keys" / "p2.key"
+    assert new_key.exists() and oct(new_key.stat().st_mode & 0o777) == "0o600"
+    assert old_id not in out  # a different key
+    assert main(["key", "destroy", "--yes"]) == 0
+    assert "cannot be recovered" in capsys.readouterr().out
+    assert not (tmp_path / "keys" / "p1.key").exists()
+
+
+def test_loose_permissions_fail_the_access_check(tmp_path) -> None:
+    from quality.access import check_private_files
+
+    f = tmp_path / "staging.duckdb"
+    f.write_bytes(b"x")
+    f.chmod(0o600)
+    assert check_private_files([f, tmp_path / "absent.wal"]).passed
+    f.chmod(0o644)
+    outcome = check_private_files([f])
+    assert not outcome.passed and "chmod 600" in outcome.description
+
+
+def test_processing_register_reaches_the_asset_descriptions(settings_in) -> None:
+    from pipelines.definitions import build_definitions
+
+    graph = build_definitions(settings_in).resolve_asset_graph()
+    text = graph.get(dg.AssetKey("raw_aalsmeer__households")).description
+    assert "Verwerkingsregister" in text and "6 weken bij afbreken" in text
