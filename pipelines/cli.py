@@ -104,12 +104,28 @@ def _summary(settings: Settings) -> None:
 
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
         rows = con.execute(
-            "select table_schema, table_name, estimated_size from duckdb_tables() "
-            "where table_schema in ('canonical', 'quarantine', 'pseudonymised') order by 1, 2"
+            "select schema_name, table_name, estimated_size from duckdb_tables() "
+            "where schema_name in ('canonical', 'quarantine', 'pseudonymised') order by 1, 2"
         ).fetchall()
-    print("Tables (rows):")
+    print("Steward database (rows):")
     for schema_name, table, n in rows:
         print(f"  {schema_name}.{table}: {n}")
+    if settings.paths.research_db.exists():
+        with duckdb.connect(str(settings.paths.research_db), read_only=True) as con:
+            release = con.execute(
+                "select release_id, k_achieved, persons_suppressed, cells_suppressed_primary, "
+                "cells_suppressed_secondary from meta_release order by built_at desc limit 1"
+            ).fetchone()
+            marts = con.execute(
+                "select table_name, estimated_size from duckdb_tables() "
+                "where table_name like 'mart_%' order by 1"
+            ).fetchall()
+        print(
+            f"Research release {release[0]}: k achieved {release[1]}, persons suppressed "
+            f"{release[2]}, cells suppressed {release[3]} primary + {release[4]} secondary."
+        )
+        for table, n in marts:
+            print(f"  {table}: {n}")
 
 
 def _outputs(settings: Settings) -> None:
@@ -117,7 +133,10 @@ def _outputs(settings: Settings) -> None:
     print("\nOutputs:")
     print(f"  landing exports (synthetic):  {p.landing}")
     print(f"  steward database (mode 0600): {p.staging_db}")
-    print("      schemas raw, canonical (staging_*), quarantine, pseudonymised, meta")
+    print("      schemas raw, canonical (staging_*), quarantine, pseudonymised, meta, ledger_*")
+    print(f"  research database (analysts): {p.research_db}")
+    print(f"      open read-only: duckdb -readonly {p.research_db}")
+    print(f"  data-subject requests file:   {settings.governance.requests_file}")
     print(f"  Dagster run history:          {p.dagster_home}")
     print("  Dagster UI:                   brugstat ui   (then open http://127.0.0.1:3000)")
 
