@@ -47,7 +47,7 @@ def setup() -> None:
     print("dev.py: installing the locked requirements (first time: a minute or two)", flush=True)
     subprocess.run([*pip, "install", "-q", "-r", str(ROOT / "requirements.lock")], check=True)
     subprocess.run(
-        [*pip, "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True
+        [*pip, "install", "-q", "--no-deps", "-e", str(ROOT)], check=True
     )
     STAMP.write_text(want)
 
