@@ -7,6 +7,9 @@
   quality metrics and re-identification risk, returning an :class:`AnonymisationResult`.
 * Tables: :func:`frequency_table`, :func:`magnitude_table`, :class:`TableSet`, :func:`protect`
   (primary + secondary cell suppression), :func:`audit` (the attacker's LPs), ledgers.
+* Analysis: :func:`paired_change`, :func:`share_at_level`, :func:`transition_matrix`,
+  :func:`time_to_goal`, :func:`goals_by_confidence` (figures on < threshold persons withheld);
+  :func:`check_output` (an analyst's own table against the release's disclosure rules).
 """
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
@@ -30,9 +33,18 @@ from anonymise.models import (
     TCloseness,
 )
 from anonymise.pseudonym import key_id, pseudonym, pseudonymise
+from anonymise.output_check import OutputDecision, OutputRules, check_output
 from anonymise.result import AnonymisationResult
 from anonymise.risk import RiskSummary, reidentification_risk, risk_from_sizes
 from anonymise.search import NoSolutionError, optimal_search
+from anonymise.stats import (
+    Withheld,
+    goals_by_confidence,
+    paired_change,
+    share_at_level,
+    time_to_goal,
+    transition_matrix,
+)
 from anonymise.tables import (
     AuditReport,
     Ledger,
@@ -61,6 +73,8 @@ __all__ = [
     "MemoryLedger",
     "NoSolutionError",
     "NonUniformEntropy",
+    "OutputDecision",
+    "OutputRules",
     "Precision",
     "PrimaryRules",
     "PrivacyModel",
@@ -70,19 +84,26 @@ __all__ = [
     "RiskSummary",
     "TCloseness",
     "TableSet",
+    "Withheld",
     "audit",
+    "check_output",
     "encode",
     "frequency_table",
     "generalise_expr",
+    "goals_by_confidence",
     "is_valid_bsn",
     "k_anonymise",
     "key_id",
     "magnitude_table",
     "normalise_bsn",
     "optimal_search",
+    "paired_change",
     "protect",
     "pseudonym",
     "pseudonymise",
     "reidentification_risk",
     "risk_from_sizes",
+    "share_at_level",
+    "time_to_goal",
+    "transition_matrix",
 ]
