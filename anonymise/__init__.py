@@ -32,8 +32,8 @@ from anonymise.models import (
     RecursiveCLDiversity,
     TCloseness,
 )
-from anonymise.pseudonym import key_id, pseudonym, pseudonymise
 from anonymise.output_check import OutputDecision, OutputRules, check_output
+from anonymise.pseudonym import key_id, pseudonym, pseudonymise
 from anonymise.result import AnonymisationResult
 from anonymise.risk import RiskSummary, reidentification_risk, risk_from_sizes
 from anonymise.search import NoSolutionError, optimal_search
