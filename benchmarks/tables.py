@@ -58,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-cells", type=int, default=20_000)
     ap.add_argument("--only", default=None)
+    ap.add_argument("--time-limit", type=float, default=8.0)
     args = ap.parse_args()
     for name, dims, nw, ns, na, persons, linked in CASES:
         if args.only and args.only not in name:
@@ -75,7 +76,7 @@ def main() -> None:
             continue
         for method in ("heuristic", "milp"):
             t0 = time.perf_counter()
-            res = protect(ts, method=method, cost="unity", time_limit=60)
+            res = protect(ts, method=method, cost="unity", time_limit=args.time_limit)
             seconds = time.perf_counter() - t0
             print(
                 json.dumps(

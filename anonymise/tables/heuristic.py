@@ -19,7 +19,8 @@ from anonymise.tables.secondary import (
     Pattern,
     line_cuts,
     separate,
-    singleton_rows,
+    singleton_cells,
+    singleton_violations,
 )
 
 
@@ -42,6 +43,58 @@ def _satisfy(cut: Cut, x: np.ndarray, weights: np.ndarray) -> bool:
     return need <= 1e-9
 
 
+def fix_singletons(problem: Problem, x: np.ndarray, weights: np.ndarray, free: np.ndarray) -> bool:
+    """Suppress a third cell in every line breaking the singleton rule; False if one cannot."""
+    single = singleton_cells(problem)
+    penalty = np.where(single, weights.max(initial=1.0), 0.0)  # a singleton third may need a 4th
+    possible = True
+    for _ in range(50):
+        bad = singleton_violations(problem, x)
+        if not bad:
+            return possible
+        for cols in bad:
+            if x[cols].sum() != 2:
+                continue  # fixed by an earlier choice in this round
+            cand = cols[free[cols] & ~x[cols]]
+            if not len(cand):
+                possible = False
+                continue
+            x[cand[np.argmin(weights[cand] + penalty[cand])]] = True
+        if not possible:
+            return False
+    return not singleton_violations(problem, x)
+
+
+def repair(
+    problem: Problem,
+    x: np.ndarray,
+    weights: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    *,
+    max_rounds: int = 100,
+) -> tuple[str, int, list[Cut]]:
+    """Add suppressions to ``x`` (in place) until the attacker LPs and the singleton rule hold.
+
+    Returns the status (``feasible``, ``infeasible`` or ``repair_limit``), rounds and the cuts met.
+    """
+    possible = fix_singletons(problem, x, weights, free)
+    cuts: list[Cut] = []
+    check = None  # every sensitive cell first, then only those that failed (intervals only widen)
+    for rounds in range(1, max_rounds + 1):
+        new, _, failing = separate(problem, x, free, sup_fixed, check)
+        check = failing
+        for cut in new:
+            possible &= _satisfy(cut, x, weights)
+        cuts.extend(new)
+        possible &= fix_singletons(problem, x, weights, free)
+        if not failing.any():
+            return ("feasible" if possible else "infeasible"), rounds, cuts
+        if not possible or not new:
+            return "infeasible", rounds, cuts
+    return "repair_limit", max_rounds, cuts
+
+
 def heuristic(
     problem: Problem,
     weights: np.ndarray,
@@ -61,24 +114,10 @@ def heuristic(
     possible = True
     for cut in cuts:
         possible &= _satisfy(cut, x, weights)
-    for cols in singleton_rows(problem):
-        fc = cols[free[cols] & ~x[cols]]
-        need = 3 - int(x[cols].sum())
-        for j in fc[np.argsort(weights[fc])][: max(need, 0)]:
-            x[j] = True
-    status = "repair_limit"
-    rounds = 0
-    for rounds in range(1, max_rounds + 1):  # noqa: B007
-        new, _ = separate(problem, x, free, sup_fixed)
-        if not new:
-            status = "feasible"
-            break
-        for cut in new:
-            possible &= _satisfy(cut, x, weights)
-        cuts.extend(new)
-        if not possible:
-            status = "infeasible"
-            break
+    status, rounds, more = repair(problem, x, weights, free, sup_fixed, max_rounds=max_rounds)
+    cuts.extend(more)
+    if not possible:
+        status = "infeasible"
     return Pattern(
         suppressed=x,
         cost=float(weights[x & free].sum()),

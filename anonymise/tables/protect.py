@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
 from anonymise.tables.audit import AuditReport, audit_problem
-from anonymise.tables.heuristic import heuristic
+from anonymise.tables.heuristic import heuristic, repair
 from anonymise.tables.ledger import Ledger, build_problem
 from anonymise.tables.model import TableSet
 from anonymise.tables.primary import PrimaryRules, primary_cells
 from anonymise.tables.result import ProtectionResult, protected_tables
-from anonymise.tables.secondary import COMPACT_LIMIT, compact_size, costs, solve_compact, solve_cuts
+from anonymise.tables.secondary import (
+    COMPACT_LIMIT,
+    compact_size,
+    costs,
+    singleton_violations,
+    solve_compact,
+    solve_cuts,
+)
 
 AUTO_MILP_CELLS = 50_000
 
@@ -89,7 +97,7 @@ def protect(
             "rounds": heur.iterations,
         }
     }
-    best = heur
+    candidates = [heur]
     if method == "milp":
         left = max(time_limit - (time.perf_counter() - t0), 1.0)
         if compact_size(problem) <= COMPACT_LIMIT:
@@ -111,24 +119,20 @@ def protect(
             "seconds": round(opt.seconds, 3),
             "iterations": opt.iterations,
         }
-        # only a proven pattern replaces the heuristic's (a cut master stopped early is unsafe)
-        if opt.status in ("optimal", "infeasible"):
-            best = opt
+        candidates.append(opt)
     elif method != "heuristic":
         raise ValueError(f"unknown method {method!r}")
-    suppressed = best.suppressed.copy()
-    report = audit_problem(problem, suppressed)
-    # a secondary that the attacker recovers exactly protects nothing: publish it
-    for _ in range(5):
-        exact = set(report.intervals.filter(pl.col("exact") & ~pl.col("primary"))["key"])
-        pos = [i for i, k in enumerate(problem.keys) if k in exact and free[i]]
-        if not pos:
-            break
-        suppressed[pos] = False
-        report = audit_problem(problem, suppressed)
-    if best.status == "infeasible":  # no pattern meets every level: report, never hide it
-        suppressed = heur.suppressed.copy()
-        report = audit_problem(problem, suppressed)
+    # every candidate is judged by the audit (and repaired if it falls short); the cheapest one
+    # that passes is kept — so the MILP's pattern never costs more than the heuristic's
+    final = []
+    for cand in candidates:
+        if cand.status not in ("optimal", "feasible", "infeasible", "repair_limit", "time_limit"):
+            continue  # no pattern at all
+        x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed)
+        final.append((not rep.ok, float(w[x & free].sum()), cand is heur, cand, x, rep, fixes))
+        solver[cand.method.split(":")[0]]["audit_ok"] = rep.ok
+    final.sort(key=lambda f: f[:3])
+    _, _, _, best, suppressed, report, repaired = final[0]
     for i in np.flatnonzero(suppressed & ~sup_fixed):
         reasons[i] = "secondary"
     if max_suppressed_share is not None:
@@ -157,9 +161,7 @@ def protect(
             "with_ledger": ledger is not None,
         },
         "method": best.method,
-        "status": best.status
-        if best is not heur or method == "heuristic"
-        else f"milp {solver['milp']['status']}; heuristic pattern kept",
+        "status": _status(best, method, report, repaired),
         "cost": float(w[suppressed & free].sum()),
         "cells": table_set.n_cells,
         "primary": int(sum(r is not None and r.startswith("primary") for r in reasons)),
@@ -178,6 +180,66 @@ def protect(
         audit=report,
         record=record,
     )
+
+
+def _status(best, method: str, report: AuditReport, repaired: list[str]) -> str:
+    status = best.status
+    if best.method == "heuristic" and method == "milp":
+        status = f"{status}; heuristic pattern kept (the MILP's was not better or not proven)"
+    if repaired:
+        status += "; " + "; ".join(repaired)
+    if not report.ok and best.status != "infeasible":
+        status = f"UNSAFE: audit failed ({status})"
+    return status
+
+
+def _finalise(
+    problem, x: np.ndarray, w: np.ndarray, free: np.ndarray, sup_fixed: np.ndarray
+) -> tuple[np.ndarray, AuditReport, list[str]]:
+    """Audit a pattern; publish exactly recoverable secondaries; repair what the audit finds.
+
+    A secondary the attacker recovers exactly protects nothing, so it is published and not used
+    again; if that (or anything else) leaves a level or the singleton rule unmet, the repair adds
+    suppressions and the audit looks again.
+    """
+    x0 = x
+    free0 = free
+    x = x.copy()
+    free = free.copy()
+    notes: list[str] = []
+    need = np.zeros(len(x), dtype=bool)  # secondaries that must not be exact (a PS2 third cell)
+    report = audit_problem(problem, x)
+    for _ in range(10):
+        exact = set(report.intervals.filter(pl.col("exact") & ~pl.col("primary"))["key"])
+        pos = np.array([i for i, k in enumerate(problem.keys) if k in exact and free[i]], int)
+        if len(pos):
+            x[pos] = False
+            # a published third cell of a singleton line comes back, and must then be unknown
+            back = np.zeros(len(x), dtype=bool)
+            for cols in singleton_violations(problem, x):
+                back[np.intersect1d(cols, pos)] = True
+            x[back] = True
+            need |= back
+            free[pos[~back[pos]]] = False
+            report = audit_problem(problem, x)
+            notes.append(f"{int((~back[pos]).sum())} exactly recoverable secondaries published")
+        if report.ok:
+            break
+        aug = replace(problem, upl=np.where(need, np.maximum(problem.upl, 1.0), problem.upl))
+        status, rounds, _ = repair(aug, x, w, free, sup_fixed)
+        notes.append(f"audit repair {status} in {rounds} rounds")
+        report = audit_problem(problem, x)
+        if report.ok or status == "infeasible":
+            break
+    if not report.ok:
+        # second try: keep every secondary and ask each to stay unknown (width ≥ 1)
+        x = x0.copy()
+        sec = x & free0
+        aug = replace(problem, upl=np.where(sec, np.maximum(problem.upl, 1.0), problem.upl))
+        status, rounds, _ = repair(aug, x, w, free0, sup_fixed)
+        notes.append(f"repair with every secondary kept unknown {status} in {rounds} rounds")
+        report = audit_problem(problem, x)
+    return x, report, notes
 
 
 def _escalate(table_set: TableSet, suppressed: np.ndarray, share: float) -> TableSet | None:

@@ -108,23 +108,153 @@ def line_cuts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray) -> list
     return cuts
 
 
-def singleton_rows(problem: Problem) -> list[np.ndarray]:
-    """Equations with ≥ 2 single-contributor sensitive cells (PS2: they need ≥ 3 suppressions)."""
+def singleton_cells(problem: Problem) -> np.ndarray:
+    """Cells with exactly one contributor (PS2 "singletons")."""
+    return problem.contributors == 1
+
+
+def singleton_constraints(
+    problem: Problem, free: np.ndarray, sup_fixed: np.ndarray
+) -> tuple[list[Cut], bool]:
+    """The singleton rule (PS2) as linear constraints over the free cells.
+
+    The rule (the audit checks exactly this): a line must not have exactly two suppressed cells
+    that are both single-contributor *children* of the line, since each of the two contributors
+    could recover the other's value from the line's total. (A singleton child and a singleton
+    parent hold the same unit, so they disclose nothing to each other.) For each pair ``i, j`` of
+    singleton children of a line ``L``: ``Σ_{k ∈ L∖{i,j}} x_k ≥ x_i + x_j − 1``. A line with two or
+    more singletons that must be suppressed becomes ``Σ_L x ≥ 3``.
+
+    Returns the constraints (as :class:`Cut`, coefficients may be negative) and False when one
+    can never hold (no safe pattern exists).
+    """
     eq = problem.equations.tocsr()
-    single = problem.primary & (problem.contributors == 1)
-    out = []
+    single = singleton_cells(problem)
+    cand = single & (free | sup_fixed)
+    out: list[Cut] = []
+    possible = True
     for e in range(eq.shape[0]):
-        cols = eq.indices[eq.indptr[e] : eq.indptr[e + 1]]
-        if single[cols].sum() >= 2:
-            out.append(cols)
-    return out
+        s, t = eq.indptr[e], eq.indptr[e + 1]
+        cols = eq.indices[s:t]
+        child = eq.data[s:t] > 0
+        sc = cols[child & cand[cols]]
+        if len(sc) < 2:
+            continue
+        fixed_sc = sc[sup_fixed[sc]]
+        if len(fixed_sc) >= 2:
+            pairs = [(int(fixed_sc[0]), int(fixed_sc[1]))]
+        elif len(fixed_sc) == 1:
+            pairs = [(int(fixed_sc[0]), int(k)) for k in sc if k != fixed_sc[0]]
+        else:
+            pairs = [(int(a), int(b)) for n, a in enumerate(sc) for b in sc[n + 1 :]]
+        for i, j in pairs:
+            coef = np.ones(len(cols))
+            coef[(cols == i) | (cols == j)] = -1.0
+            rhs = -1.0 - float(coef[sup_fixed[cols]].sum())
+            fm = free[cols]
+            idx, cf = cols[fm], coef[fm]
+            if cf[cf < 0].sum() >= rhs - 1e-9:
+                continue  # holds whatever the free cells do
+            if cf[cf > 0].sum() < rhs - 1e-9:
+                possible = False
+                continue
+            out.append(Cut(idx=idx, coef=cf, rhs=rhs))
+    return out, possible
+
+
+def singleton_violations(problem: Problem, x: np.ndarray) -> list[np.ndarray]:
+    """Lines (their cells) breaking the singleton rule under pattern ``x``."""
+    eq = problem.equations.tocsr()
+    ind = eq.copy()
+    ind.data = np.ones_like(ind.data)
+    child = eq.copy()
+    child.data = (eq.data > 0).astype(float)
+    xs = x.astype(float)
+    n_sup = ind @ xs
+    n_single = child @ (xs * singleton_cells(problem))
+    bad = np.flatnonzero((np.abs(n_sup - 2) < 0.5) & (np.abs(n_single - 2) < 0.5))
+    return [eq.indices[eq.indptr[e] : eq.indptr[e + 1]] for e in bad]
+
+
+def screen(
+    block: sparse.csr_array,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    target: np.ndarray,
+    sign: np.ndarray,
+    cap: np.ndarray,
+    rhs: np.ndarray | None = None,
+    base: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which targets provably reach their cap, from one LP per round for all of them at once.
+
+    Variables ``v`` with ``block v = rhs`` and ``lo ≤ v ≤ hi``; target ``j`` asks
+    ``sign_j (v[target_j] − base_j) ≥ cap_j``. One LP maximises ``Σ t_j / cap_j`` with
+    ``t_j ≤ sign_j (v[target_j] − base_j)`` and ``t_j ≤ cap_j``: its optimum is one attacker
+    solution, so every ``t_j`` at its cap is a proof for that target. Rounds repeat on the targets
+    not yet proven while a round proves something. Unproven targets need their own LP.
+    """
+    k = block.shape[1]
+    m = block.shape[0]
+    rhs = np.zeros(m) if rhs is None else rhs
+    base = np.zeros(k) if base is None else base
+    proven = np.zeros(len(target), dtype=bool)
+    for _ in range(4):
+        todo = np.flatnonzero(~proven)
+        q = len(todo)
+        if not q:
+            break
+        # t_j − sign_j v[target_j] ≤ −sign_j base
+        a_ub = sparse.hstack(
+            [
+                sparse.csr_array((-sign[todo], (np.arange(q), target[todo])), shape=(q, k)),
+                sparse.eye_array(q, format="csr"),
+            ],
+            format="csr",
+        )
+        b_ub = -sign[todo] * base[target[todo]]
+        c = np.concatenate([np.zeros(k), -1.0 / cap[todo]])
+        a_eq = sparse.hstack([block, sparse.csr_array((m, q))], format="csr") if m else None
+        bounds = np.column_stack(
+            [np.concatenate([lo, np.full(q, -np.inf)]), np.concatenate([hi, cap[todo]])]
+        )
+        res = linprog(
+            c,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=a_eq,
+            b_eq=rhs if m else None,
+            bounds=bounds,
+            method="highs",
+        )
+        if res.status != 0:
+            break
+        v = res.x[:k]
+        got = sign[todo] * (v[target[todo]] - base[target[todo]])
+        ok = got >= cap[todo] - 1e-7 * np.maximum(1.0, cap[todo])
+        if not ok.any():
+            break
+        proven[todo[ok]] = True
+    return proven
 
 
 def separate(
-    problem: Problem, suppressed: np.ndarray, free: np.ndarray, sup_fixed: np.ndarray
-) -> tuple[list[Cut], int]:
-    """Attacker LPs of the pattern for every sensitive cell; a cut for each unmet level."""
+    problem: Problem,
+    suppressed: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    check: np.ndarray | None = None,
+) -> tuple[list[Cut], int, np.ndarray]:
+    """Attacker LPs of the pattern for the sensitive cells; a cut for each unmet level.
+
+    ``check`` limits the sensitive cells looked at (suppressing more only widens the attacker's
+    intervals, so a repair loop need only look again at the cells that failed). Levels are first
+    screened with one LP per component and direction (:func:`screen`); only the cells not proven
+    there get their own LP (whose duals give the cut). Returns the cuts, the number of LPs and a
+    mask of the sensitive cells that failed.
+    """
     sup = suppressed.astype(bool)
+    failing = np.zeros(len(sup), dtype=bool)
     eq = problem.equations.tocsr()
     idx = np.flatnonzero(sup)
     sub = eq[:, idx]
@@ -132,7 +262,7 @@ def separate(
     sub = sub[touched].tocsr()
     down, up = _capacity(problem)
     if not len(idx):
-        return [], 0
+        return [], 0, failing
     adj = (abs(sub).T @ abs(sub)).tocsr() if sub.shape[0] else sparse.eye_array(len(idx))
     _, lab = connected_components(adj, directed=False)
     row_comp = lab[sub.indices[sub.indptr[:-1]]] if sub.shape[0] else np.array([], int)
@@ -140,7 +270,10 @@ def separate(
     cuts: list[Cut] = []
     lps = 0
     jobs_by_comp: dict[int, list[tuple[int, float, float]]] = {}
-    for p in np.flatnonzero(problem.primary & sup):
+    look = problem.primary & sup
+    if check is not None:
+        look &= check
+    for p in np.flatnonzero(look):
         for sign, level in ((-1.0, problem.upl[p]), (1.0, problem.lpl[p])):
             if level > 0:
                 jobs_by_comp.setdefault(int(lab[pos[p]]), []).append((int(p), sign, level))
@@ -153,6 +286,17 @@ def separate(
         lo = -down[idx[cols]]
         hi = up[idx[cols]]
         local = {int(idx[c]): j for j, c in enumerate(cols)}
+        if len(jobs) > 2:
+            proven = screen(
+                block,
+                lo,
+                hi,
+                np.array([local[p] for p, _, _ in jobs]),
+                np.array([-sg for _, sg, _ in jobs]),
+                np.array([lv for _, _, lv in jobs]),
+            )
+            lps += 4
+            jobs = [j for j, ok in zip(jobs, proven, strict=True) if not ok]
         per = max(1, SEPARATION_VARIABLES // k)
         for start in range(0, len(jobs), per):
             batch = jobs[start : start + per]
@@ -175,6 +319,7 @@ def separate(
                 reach = -sign * res.x[j * k + local[p]]
                 if reach >= level - 1e-7 * max(1.0, level):
                     continue
+                failing[p] = True
                 y = np.zeros(eq.shape[0])
                 if m:
                     y[touched[rows]] = res.eqlin.marginals[j * m : (j + 1) * m]
@@ -184,7 +329,7 @@ def separate(
                 cut = _make_cut(problem, r, level, free, sup_fixed)
                 if cut is not None:
                     cuts.append(cut)
-    return cuts, lps
+    return cuts, lps, failing
 
 
 def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstraint | None:
@@ -200,27 +345,6 @@ def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstra
         shape=(len(cuts), nvar),
     ).tocsr()
     return LinearConstraint(a, [c.rhs for c in cuts], np.inf)
-
-
-def _singleton_constraint(
-    rows: list[np.ndarray], free: np.ndarray, sup_fixed: np.ndarray, var_of: np.ndarray, nvar: int
-) -> LinearConstraint | None:
-    out_r, out_c, rhs = [], [], []
-    for cols in rows:
-        need = 3 - int(sup_fixed[cols].sum())
-        fc = cols[free[cols]]
-        if need <= 0 or len(fc) < need:
-            continue
-        out_r.append(np.full(len(fc), len(rhs)))
-        out_c.append(var_of[fc])
-        rhs.append(need)
-    if not rhs:
-        return None
-    a = sparse.coo_array(
-        (np.ones(sum(len(c) for c in out_c)), (np.concatenate(out_r), np.concatenate(out_c))),
-        shape=(len(rhs), nvar),
-    ).tocsr()
-    return LinearConstraint(a, rhs, np.inf)
 
 
 def _milp_options(time_limit: float) -> dict:
@@ -244,7 +368,8 @@ def solve_cuts(
     var_of = np.full(len(free), -1)
     var_of[fidx] = np.arange(len(fidx))
     cuts = line_cuts(problem, free, sup_fixed) + list(seed_cuts or [])
-    ps2 = _singleton_constraint(singleton_rows(problem), free, sup_fixed, var_of, len(fidx))
+    ps2_cuts, ps2_possible = singleton_constraints(problem, free, sup_fixed)
+    ps2 = _cut_matrix(ps2_cuts, var_of, len(fidx))
     status = "optimal"
     x = sup_fixed.copy()
     it = 0
@@ -269,7 +394,7 @@ def solve_cuts(
             break
         x = sup_fixed.copy()
         x[fidx] = res.x > 0.5
-        new, _ = separate(problem, x, free, sup_fixed)
+        new, _, _ = separate(problem, x, free, sup_fixed)
         if res.status != 0:
             status = "time_limit"
         if not new:
@@ -277,6 +402,8 @@ def solve_cuts(
         cuts.extend(new)
         if it == max_iterations:
             status = "iteration_limit"
+    if not ps2_possible and status == "optimal":
+        status = "infeasible"
     return Pattern(
         suppressed=x,
         cost=float(weights[x & free].sum()),
@@ -364,7 +491,8 @@ def solve_compact(
             shape=(row, nvar),
         ).tocsr()
         cons.append(LinearConstraint(a, np.concatenate(lb), np.concatenate(ub)))
-    ps2 = _singleton_constraint(singleton_rows(problem), free, sup_fixed, var_of, nf)
+    ps2_cuts, ps2_possible = singleton_constraints(problem, free, sup_fixed)
+    ps2 = _cut_matrix(ps2_cuts, var_of, nf)
     if ps2 is not None:
         cons.append(
             LinearConstraint(
@@ -384,6 +512,8 @@ def solve_compact(
     if res.x is not None:
         x[fidx] = res.x[:nf] > 0.5
     status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, res.message)
+    if not ps2_possible and status == "optimal":
+        status = "infeasible"
     return Pattern(
         suppressed=x,
         cost=float(weights[x & free].sum()),

@@ -186,7 +186,7 @@ def test_protected_tables_always_pass_the_audit(case, method):
     lf, dims = case
     ts = TableSet([frequency_table(lf, dims=dims)])
     res = protect(ts, method=method, rules=PrimaryRules(group_share=None))
-    if res.record["status"] == "infeasible":  # e.g. a lone non-zero cell in a line of zeros
+    if res.record["status"].startswith("infeasible"):  # e.g. a lone non-zero cell, zeros around
         return
     assert res.audit.ok, res.audit.failures
     # the independent audit agrees
