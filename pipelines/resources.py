@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,10 @@ from pipelines.keys import load_key
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
 """Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema
 named `staging` would clash with the file's own catalog name)."""
+
+
+WRITE_SLICE_ROWS = 4_000_000
+"""Rows converted to Arrow and inserted at a time by :meth:`StagingDatabase.write`."""
 
 
 class StagingDatabase(dg.ConfigurableResource):
@@ -58,17 +62,41 @@ class StagingDatabase(dg.ConfigurableResource):
         """Replace ``layer.table`` with ``df``; returns the row count."""
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-        frame = _arrow_for_duckdb(df)
         with self.connect() as con:
-            con.register("_frame", frame)
-            con.execute(f'create or replace table "{layer}"."{table}" as select * from _frame')
-            con.unregister("_frame")
+            # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow,
+            # so writing a 25 M-row table does not hold a second full copy of it in memory.
+            # One transaction: readers see the whole table or the previous one.
+            con.execute("begin transaction")
+            try:
+                for i, start in enumerate(range(0, max(df.height, 1), WRITE_SLICE_ROWS)):
+                    frame = _arrow_for_duckdb(df.slice(start, WRITE_SLICE_ROWS))
+                    con.register("_frame", frame)
+                    if i == 0:
+                        con.execute(
+                            f'create or replace table "{layer}"."{table}" as select * from _frame'
+                        )
+                    else:
+                        con.execute(f'insert into "{layer}"."{table}" select * from _frame')
+                    con.unregister("_frame")
+                    del frame
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
         return df.height
 
-    def read(self, layer: str, table: str) -> pl.DataFrame:
-        """``layer.table`` as a polars frame."""
+    def read(self, layer: str, table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """``layer.table`` (or only ``columns`` of it) as a polars frame.
+
+        Read through Arrow record batches, about twice as fast as ``.pl()`` on tens of millions
+        of rows (DuckDB 1.5.6); the polars types are the same.
+        """
+        cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.connect(read_only=True) as con:
-            return con.execute(f'select * from "{layer}"."{table}"').pl()
+            result = con.execute(f'select {cols} from "{layer}"."{table}"')
+            reader = result.arrow()
+            table_ = reader if isinstance(reader, pa.Table) else reader.read_all()
+            return pl.from_arrow(table_, rechunk=False)
 
     def tables(self, layer: str) -> list[str]:
         """Names of the tables in one layer."""

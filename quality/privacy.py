@@ -4,6 +4,10 @@
 pseudonymised layer or anything after it: names, addresses, postcode + house number, BSNs,
 e-mail addresses, phone numbers, dossier/client ids, buddy data and free text. Findings name the
 table, column, rule and how many values matched — never a value.
+
+Values are scanned once per distinct value (with its number of occurrences), not once per row:
+a 28 M-row table of scores has about a million distinct episode pseudonyms and eight domains, so
+the regexes run on a few percent of the rows while every count stays exact.
 """
 
 from __future__ import annotations
@@ -74,16 +78,32 @@ def scan_frame(
                 }
             )
         if dtype == pl.String:
-            values = df.select(pl.col(col).alias("_v")).drop_nulls()
+            # distinct values with their frequency: the rules run once per value, counts exact
+            values = (
+                df.lazy()
+                .select(pl.col(col).alias("_v"))
+                .drop_nulls()
+                .group_by("_v")
+                .agg(pl.len().alias("_n"))
+                .collect()
+            )
         elif dtype.is_integer():
             # A BSN stored as a number has 8 or 9 digits (a leading zero is lost); smaller
             # integers (ages, years, counts) zero-padded would pass the 11-proef by accident.
-            candidates = df.select(pl.col(col).alias("_v")).filter(
-                pl.col("_v").is_between(10_000_000, 999_999_999)
+            candidates = (
+                df.lazy()
+                .select(pl.col(col).alias("_v"))
+                .filter(pl.col("_v").is_between(10_000_000, 999_999_999))
+                .group_by("_v")
+                .agg(pl.len().alias("_n"))
+                .collect()
             )
             n = int(
                 candidates.select(
-                    is_valid_bsn(pl.col("_v").cast(pl.String).str.zfill(9)).sum()
+                    (
+                        is_valid_bsn(pl.col("_v").cast(pl.String).str.zfill(9)).cast(pl.Int64)
+                        * pl.col("_n")
+                    ).sum()
                 ).item()
             )
             if n:
@@ -96,9 +116,12 @@ def scan_frame(
         rules = dict(_VALUE_RULES)
         if not allow_pc6:
             rules["pc6_value"] = pl.col("_v").str.strip_chars().str.contains(PC6)
-        counts = values.select([e.sum().alias(name) for name, e in rules.items()]).row(
-            0, named=True
-        )
+        counts = values.select(
+            [
+                (e.fill_null(False).cast(pl.Int64) * pl.col("_n")).sum().alias(name)
+                for name, e in rules.items()
+            ]
+        ).row(0, named=True)
         for rule, n in counts.items():
             if n:
                 findings.append({"table": table, "column": col, "rule": rule, "matches": int(n)})

@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from assets.pseudonymised.transform import pseudonymise_all
+from assets.pseudonymised.transform import (
+    episode_pseudonyms,
+    person_pseudonyms,
+    pseudonymise_episode_rows,
+    pseudonymise_episodes,
+    pseudonymise_persons,
+)
 from assets.staging import schema
 from assets.staging.canonical import ENTITY_DESCRIPTIONS
 from pipelines.checks import check_result
@@ -41,17 +47,36 @@ def pseudonymised_tables(
     """Replace identifiers by HMAC pseudonyms under the project key; drop the rest."""
     key = pseudonym_key.load()
     key_id = pseudonym_key.key_id()
-    staged = {e: staging_db.read("canonical", e) for e in schema.ENTITIES}
-    out = pseudonymise_all(staged, key=key)
-    del key
-    for entity, df in out.items():
+    # The steps of transform.pseudonymise_all, one table at a time (read, pseudonymise, write,
+    # scan, drop) so that only one large table is in memory at once.
+    persons = staging_db.read("canonical", "persons")
+    episodes = staging_db.read("canonical", "episodes")
+    people = person_pseudonyms(persons, key=key)
+    episode_map = episode_pseudonyms(episodes, key=key)
+    first = {
+        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
+        "episodes": pseudonymise_episodes(
+            episodes, persons, key=key, person_pseudonyms=people, episode_map=episode_map
+        ),
+    }
+    del persons, episodes, people
+    n_persons = first["persons"].height
+    for entity in schema.ENTITIES:
+        if entity in first:
+            df = first.pop(entity)
+        else:
+            df = pseudonymise_episode_rows(
+                staging_db.read("canonical", entity), key=key, episode_map=episode_map
+            )
         staging_db.write("pseudonymised", entity, df)
         outcome = check_no_direct_identifiers({f"pseudonymised_{entity}": df})
         meta = {"rows": df.height, "key_id": key_id, "columns": ", ".join(df.columns)}
         if entity == "persons":
             meta["distinct_persons"] = df["person_pseudonym"].n_unique()
+        del df
         yield dg.MaterializeResult(asset_key=f"pseudonymised_{entity}", metadata=meta)
         yield check_result(f"pseudonymised_{entity}", "no_direct_identifiers", outcome)
+    del key, episode_map
     with staging_db.connect() as con:
         con.execute(
             "create table if not exists meta.pseudonymisation_runs "
@@ -59,6 +84,6 @@ def pseudonymised_tables(
         )
         con.execute(
             "insert into meta.pseudonymisation_runs values (?, current_timestamp, ?, ?)",
-            [context.run.run_id, key_id, out["persons"].height],
+            [context.run.run_id, key_id, n_persons],
         )
     context.log.info(f"pseudonymised with key id {key_id}")

@@ -42,10 +42,43 @@ def _episode_key(key: bytes) -> pl.Expr:
     ).alias("episode_pseudonym")
 
 
-def pseudonymise_persons(persons: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
-    """One row per person per organisation, keyed by the BSN's pseudonym."""
+def episode_pseudonyms(episodes: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
+    """``organisation``, ``episode_id``, ``episode_pseudonym`` for each distinct episode id:
+    every id is hashed once and the per-episode tables join the result."""
+    ids = episodes.select("organisation", "episode_id").unique(maintain_order=True)
+    return ids.with_columns(_episode_key(key))
+
+
+def _with_episode_pseudonym(
+    df: pl.DataFrame, episode_map: pl.DataFrame | None, *, key: bytes
+) -> pl.DataFrame:
+    """``df`` with ``episode_pseudonym`` joined on (organisation, episode_id); ids missing from
+    ``episode_map`` (or all, without one) are hashed here, each distinct id once."""
+    on = ["organisation", "episode_id"]
+    if episode_map is None:
+        episode_map = episode_pseudonyms(df, key=key)
+    else:
+        missing = df.select(on).unique().join(episode_map.select(on), on=on, how="anti")
+        missing = missing.filter(pl.col("episode_id").is_not_null())
+        if missing.height:
+            episode_map = pl.concat([episode_map, missing.with_columns(_episode_key(key))])
+    return df.join(episode_map, on=on, how="left", maintain_order="left")
+
+
+def pseudonymise_persons(
+    persons: pl.DataFrame, *, key: bytes, person_pseudonyms: pl.Series | None = None
+) -> pl.DataFrame:
+    """One row per person per organisation, keyed by the BSN's pseudonym.
+
+    ``person_pseudonyms`` (aligned with ``persons``' rows) may be passed when already computed.
+    """
+    pseudonym_ = (
+        pl.lit(person_pseudonyms)
+        if person_pseudonyms is not None
+        else pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN)
+    )
     return persons.select(
-        pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN).alias("person_pseudonym"),
+        pseudonym_.alias("person_pseudonym"),
         "organisation",
         pl.col("birth_date").dt.year().cast(pl.Int16).alias("birth_year"),
         "age_at_intake",
@@ -57,22 +90,48 @@ def pseudonymise_persons(persons: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
     )
 
 
+def person_pseudonyms(persons: pl.DataFrame, *, key: bytes) -> pl.Series:
+    """The BSN pseudonym of each row of ``persons`` (each distinct BSN hashed once)."""
+    bsns = persons.select("bsn").unique()
+    bsns = bsns.with_columns(
+        pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN).alias("person_pseudonym")
+    )
+    return (
+        persons.select("bsn")
+        .join(bsns, on="bsn", how="left", maintain_order="left")
+        .get_column("person_pseudonym")
+    )
+
+
 def pseudonymise_episodes(
-    episodes: pl.DataFrame, persons: pl.DataFrame, *, key: bytes
+    episodes: pl.DataFrame,
+    persons: pl.DataFrame,
+    *,
+    key: bytes,
+    person_pseudonyms: pl.Series | None = None,
+    episode_map: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Episodes with person and episode pseudonyms and the age at intake.
 
     Episodes whose person is not in ``persons`` cannot occur (the adapters quarantine orphans);
-    an inner join makes sure none slips through.
+    an inner join makes sure none slips through. ``person_pseudonyms`` (aligned with
+    ``persons``) and ``episode_map`` (:func:`episode_pseudonyms`) may be passed when computed
+    already; the result is the same.
     """
+    person_key = (
+        pl.lit(person_pseudonyms)
+        if person_pseudonyms is not None
+        else pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN)
+    )
     people = persons.select(
         "organisation",
         "source_person_id",
-        "bsn",
+        person_key.alias("_person_pseudonym"),
         "birth_date",
         pl.col("age_at_intake").alias("_person_age"),
-    ).unique(subset=["organisation", "source_person_id"], keep="first")
+    ).unique(subset=["organisation", "source_person_id"], keep="first", maintain_order=True)
     joined = episodes.join(people, on=["organisation", "source_person_id"], how="inner")
+    joined = _with_episode_pseudonym(joined, episode_map, key=key)
     age_from_birth = (
         (pl.col("start_date").dt.year() - pl.col("birth_date").dt.year())
         - (pl.col("start_date").dt.ordinal_day() < pl.col("birth_date").dt.ordinal_day()).cast(
@@ -80,8 +139,8 @@ def pseudonymise_episodes(
         )
     ).cast(pl.Int16)
     return joined.select(
-        _episode_key(key),
-        pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN).alias("person_pseudonym"),
+        "episode_pseudonym",
+        pl.col("_person_pseudonym").alias("person_pseudonym"),
         "organisation",
         "programme",
         "start_date",
@@ -93,8 +152,13 @@ def pseudonymise_episodes(
     )
 
 
-def pseudonymise_episode_rows(df: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
-    """Any per-episode table: episode id -> pseudonym, lineage dropped, goal ids pseudonymised."""
+def pseudonymise_episode_rows(
+    df: pl.DataFrame, *, key: bytes, episode_map: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Any per-episode table: episode id -> pseudonym, lineage dropped, goal ids pseudonymised.
+
+    ``episode_map`` (:func:`episode_pseudonyms` of the episodes) saves hashing the ids again.
+    """
     drop = {"episode_id", "source_file", "source_row", "goal_id"}
     extra = []
     if "goal_id" in df.columns:
@@ -106,20 +170,23 @@ def pseudonymise_episode_rows(df: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
             ).alias("goal_pseudonym")
         )
     # Many rows share one episode: hash each distinct id once, then join.
-    ids = df.select("organisation", "episode_id").unique()
-    ids = ids.with_columns(_episode_key(key))
-    out = df.join(ids, on=["organisation", "episode_id"], how="left")
+    out = _with_episode_pseudonym(df, episode_map, key=key)
     keep = [c for c in df.columns if c not in drop]
     return out.select(*extra, "episode_pseudonym", *keep)
 
 
 def pseudonymise_all(tables: Mapping[str, pl.DataFrame], *, key: bytes) -> dict[str, pl.DataFrame]:
     """Every canonical staging table -> its pseudonymised counterpart (same entity names)."""
+    persons = tables["persons"]
+    people = person_pseudonyms(persons, key=key)
+    episode_map = episode_pseudonyms(tables["episodes"], key=key)
     out = {
-        "persons": pseudonymise_persons(tables["persons"], key=key),
-        "episodes": pseudonymise_episodes(tables["episodes"], tables["persons"], key=key),
+        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
+        "episodes": pseudonymise_episodes(
+            tables["episodes"], persons, key=key, person_pseudonyms=people, episode_map=episode_map
+        ),
     }
     for entity, df in tables.items():
         if entity not in out:
-            out[entity] = pseudonymise_episode_rows(df, key=key)
+            out[entity] = pseudonymise_episode_rows(df, key=key, episode_map=episode_map)
     return out

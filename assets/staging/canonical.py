@@ -6,7 +6,7 @@ no values) and the per-file balance to ``staging_file_balance``. The blocking ``
 check proves per file: raw rows = staged + quarantined + removed duplicates + withheld.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 
 import dagster as dg
@@ -56,6 +56,20 @@ def run_adapters(
     q = pl.concat(quarantine) if quarantine else schema.empty(schema.QUARANTINE)
     b = pl.concat(balance, how="diagonal_relaxed") if balance else pl.DataFrame()
     return union, q, b
+
+
+def load_raw(
+    staging_db: StagingDatabase, organisations: Sequence[str]
+) -> dict[str, dict[str, pl.DataFrame]]:
+    """The raw tables of ``organisations`` (organisation -> export name -> frame), exactly as
+    the raw assets wrote them."""
+    return {
+        org: {
+            spec.name: staging_db.read("raw", raw_table(org, spec.name))
+            for spec in ADAPTERS[org].EXPORTS
+        }
+        for org in organisations
+    }
 
 
 def _specs() -> list[dg.AssetSpec]:
@@ -116,17 +130,27 @@ def staging_canonical(
     context: dg.AssetExecutionContext, landing: LandingFolder, staging_db: StagingDatabase
 ):
     """Run the adapters and write the canonical staging tables, quarantine and file balance."""
-    raw_by_org = {
-        org: {
-            spec.name: staging_db.read("raw", raw_table(org, spec.name))
-            for spec in ADAPTERS[org].EXPORTS
-        }
-        for org in landing.organisations
-    }
+    # One organisation at a time: its raw tables are dropped as soon as it is adapted.
+    parts: dict[str, list[pl.DataFrame]] = {e: [] for e in schema.ENTITIES}
+    q_parts, b_parts = [], []
+    for org in landing.organisations:
+        raw = load_raw(staging_db, [org])
+        union, q, b = run_adapters(raw)
+        del raw
+        for entity, df in union.items():
+            parts[entity].append(df)
+        q_parts.append(q)
+        b_parts.append(b)
     manifest = staging_db.read("raw", "manifest")
-    tables, quarantine, balance = run_adapters(raw_by_org)
+    tables = {
+        e: pl.concat(fs) if fs else schema.empty(schema.ENTITIES[e]) for e, fs in parts.items()
+    }
+    del parts
+    quarantine = pl.concat(q_parts) if q_parts else schema.empty(schema.QUARANTINE)
+    balance = pl.concat(b_parts, how="diagonal_relaxed") if b_parts else pl.DataFrame()
     outcomes = validate_staging(tables)
-    for entity, df in tables.items():
+    for entity in list(tables):
+        df = tables.pop(entity)  # written tables are not needed again here
         staging_db.write("canonical", entity, df)
         per_org = df.group_by("organisation").len().sort("organisation")
         yield dg.MaterializeResult(

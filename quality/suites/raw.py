@@ -10,6 +10,14 @@ required columns present (extra columns allowed), ids not null, code-list column
 lists after trimming and case-folding, Bridge levels and other small integers within range,
 dates and amounts that look like dates and amounts, and the share of BSNs passing the 11-proef.
 Specs are plain data (:data:`RAW_SPECS`); GX objects are only built when a suite is run.
+
+Exports above :data:`SAMPLE_ROWS` rows are validated on a seeded random sample of that many rows
+(the ``mostly`` shares are estimated to within ~0.2 percentage point, far inside the gap between
+normal dirt and a broken export), plus every row whose id is empty so that the exact
+``ID_MOSTLY = 1.0`` rule still sees every such row. Whole-table facts stay exact: the column set is
+the export's own, the tolerances use the export's full row count, and the row count itself is
+checked against the manifest by the conservation check. The details record ``rows`` (the
+export) and ``validated_rows`` (what GX saw).
 """
 
 from __future__ import annotations
@@ -28,6 +36,10 @@ ID_MOSTLY = 1.0
 """Ids must always be present (an empty id means the file is not what we think it is)."""
 BSN_MOSTLY = 0.95
 """Share of rows whose BSN passes the 11-proef (~0.5 % invalid or empty in real exports)."""
+
+SAMPLE_ROWS = 25_000
+"""Exports above this size are validated on a seeded sample of this many rows (see above)."""
+SAMPLE_SEED = 20261123
 
 BSN_VALID = "_bsn_valid"
 """Computed column: the row's BSN, normalised, passes the 11-proef."""
@@ -462,5 +474,30 @@ def validate_raw(organisation: str, export: str, df: pl.DataFrame) -> CheckOutco
         )
     from quality.gx_runtime import validate_frame
 
-    frame = _normalised(spec, df)
-    return validate_frame(frame, raw_expectations(spec, set(df.columns), df.height), name=name)
+    rows = df.height
+    checked = df
+    if rows > SAMPLE_ROWS:
+        checked = sample_rows(spec, df)
+    frame = _normalised(spec, checked)
+    return validate_frame(
+        frame,
+        raw_expectations(spec, set(df.columns), rows),
+        name=name,
+        extra={"rows": rows, "validated_rows": frame.height},
+    )
+
+
+def sample_rows(spec: RawSpec, df: pl.DataFrame, n: int = SAMPLE_ROWS) -> pl.DataFrame:
+    """A seeded sample of ``n`` rows plus every row with an empty id, in file order."""
+    index = pl.int_range(pl.len(), dtype=pl.UInt32).alias("i")
+    ids = [c for c in spec.ids if c in df.columns]
+    empty = [
+        pl.col(c).cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0 for c in ids
+    ]
+    picked = (
+        df.select(index, pl.any_horizontal(empty).alias("_e")).filter("_e").get_column("i")
+        if empty
+        else pl.Series("i", [], dtype=pl.UInt32)
+    )
+    drawn = df.select(index).get_column("i").sample(n=min(n, df.height), seed=SAMPLE_SEED)
+    return df[pl.concat([picked, drawn]).unique().sort()]

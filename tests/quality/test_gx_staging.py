@@ -181,3 +181,41 @@ def test_all_null_optional_dates_pass() -> None:
     t = _tables()
     goals = t["goals"].with_columns(pl.lit(None, dtype=pl.Date).alias("achieved_on"))
     assert validate_staging({"goals": goals, "episodes": t["episodes"]})["goals"].passed
+
+
+def test_witness_validation_matches_whole_table(monkeypatch) -> None:
+    """Above SAMPLE_ROWS GX sees only the witness rows: same verdicts and unexpected counts."""
+    import quality.suites.staging as st
+
+    t = _tables()
+    t["persons"] = t["persons"].with_columns(
+        pl.Series("bsn", ["111222333", "123456789", "010000008"]),
+        pl.Series("gender", ["man", "m", None]),
+    )
+    t["episodes"] = t["episodes"].with_columns(
+        pl.Series("end_date", [None, D(2021, 1, 1), D(2024, 1, 1)]),
+        pl.Series("source_person_id", ["KG-1", "KG-2", "KG-9"]),
+    )
+    t["bridge_scores"] = pl.concat([t["bridge_scores"], t["bridge_scores"].head(1)]).with_columns(
+        pl.Series("level", [1, 5, 3, 6, 1], dtype=pl.Int8)
+    )
+    t["goals"] = t["goals"].with_columns(pl.Series("episode_id", ["KG-1", "XX"]))
+    t["debts"] = t["debts"].with_columns(pl.Series("measured_on", [D(2999, 1, 1)]))
+
+    def summary(outcomes: dict) -> dict:
+        return {
+            name: sorted(
+                (r["rule"], ",".join(r["columns"]), r["success"], r.get("unexpected_count"))
+                for r in o.details["results"]
+            )
+            for name, o in outcomes.items()
+        }
+
+    whole = validate_staging(t)
+    monkeypatch.setattr(st, "SAMPLE_ROWS", 0)
+    witnessed = validate_staging(t)
+    assert summary(witnessed) == summary(whole)
+    assert not witnessed["goals"].passed and not witnessed["bridge_scores"].passed
+    # a clean row that breaks nothing is not needed by GX: the witness leaves it out
+    clean = st.witness_rows("bridge_scores", _tables()["bridge_scores"], _tables(), sample=0)
+    assert clean.height == 1  # the min and max measured_on row only (all dates equal: row 0)

@@ -335,29 +335,30 @@ def dedupe(df: pl.DataFrame, organisation: str) -> tuple[pl.DataFrame, pl.DataFr
     Returns the remaining rows and a DUPLICATES frame with one row per source file.
     """
     row = pl.struct([SOURCE_FILE, *data_columns(df)])
-    # Hash first (cheap); compare whole rows only among rows whose hash repeats.
-    marked = df.with_columns(row.hash(seed=0).is_duplicated().alias("_maybe"))
-    candidates = marked.filter(pl.col("_maybe")).select(
-        SOURCE_ROW, SOURCE_FILE, row.is_first_distinct().alias("_first")
+    # Hash first (cheap); compare whole rows only among rows whose hash repeats, and address
+    # rows by position (no join over the whole frame).
+    maybe = df.select(row.hash(seed=0).is_duplicated()).to_series()
+    candidates = (
+        df.with_row_index("_i")
+        .filter(maybe)
+        .select("_i", SOURCE_FILE, row.is_first_distinct().alias("_first"))
     )
-    marked = (
-        marked.join(candidates, on=[SOURCE_FILE, SOURCE_ROW], how="left", maintain_order="left")
-        .with_columns(pl.col("_first").fill_null(True).alias("_keep"))
-        .drop("_maybe", "_first")
-    )
+    dropped = candidates.filter(~pl.col("_first"))
+    files = source_files(df)
+    removed = dropped.group_by(SOURCE_FILE).agg(pl.len().cast(pl.Int64).alias("removed_duplicates"))
     counts = (
-        marked.group_by(SOURCE_FILE, maintain_order=True)
-        .agg((~pl.col("_keep")).sum().cast(pl.Int64).alias("removed_duplicates"))
+        pl.DataFrame({SOURCE_FILE: files.cast(pl.String)})
+        .join(removed, on=SOURCE_FILE, how="left", maintain_order="left")
         .select(
             pl.lit(organisation).alias("organisation"),
             pl.col(SOURCE_FILE).alias("source_file"),
-            "removed_duplicates",
+            pl.col("removed_duplicates").fill_null(0),
         )
     )
-    return (
-        marked.filter(pl.col("_keep")).drop("_keep"),
-        schema.conform(counts, schema.DUPLICATES),
-    )
+    if dropped.height:
+        keep = ~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dropped.get_column("_i").implode())
+        df = df.filter(keep)
+    return df, schema.conform(counts, schema.DUPLICATES)
 
 
 def flag(df: pl.DataFrame, checks: Iterable[Check]) -> pl.DataFrame:

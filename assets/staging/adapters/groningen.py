@@ -142,8 +142,10 @@ def _measurements(
         ],
     )
     kept, quarantine = c.split(df, ORGANISATION, "bridge_scores")
+    # Lazily: the wide-to-long step and the filter run as one pass (no 8x frame kept twice).
     long = (
-        kept.select(
+        kept.lazy()
+        .select(
             *c.lineage(ORGANISATION),
             pl.col("_participant").alias("episode_id"),
             pl.col("_date").alias("measured_on"),
@@ -156,7 +158,9 @@ def _measurements(
             value_name="level",
         )
         .filter(pl.col("level").is_not_null())
+        .collect()
     )
+    del kept
     return long, quarantine, dups
 
 
