@@ -103,10 +103,14 @@ def _summary(settings: Settings) -> None:
     import duckdb
 
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        rows = con.execute(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
+        names = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
             "where schema_name in ('canonical', 'quarantine', 'pseudonymised') order by 1, 2"
         ).fetchall()
+        # Exact counts: estimated_size still includes rows the governance purge deleted.
+        rows = [
+            (s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in names
+        ]
     print("Steward database (rows):")
     for schema_name, table, n in rows:
         print(f"  {schema_name}.{table}: {n}")
@@ -116,10 +120,13 @@ def _summary(settings: Settings) -> None:
                 "select release_id, k_achieved, persons_suppressed, cells_suppressed_primary, "
                 "cells_suppressed_secondary from meta_release order by built_at desc limit 1"
             ).fetchone()
-            marts = con.execute(
-                "select table_name, estimated_size from duckdb_tables() "
-                "where table_name like 'mart_%' order by 1"
-            ).fetchall()
+            marts = [
+                (t, con.execute(f'select count(*) from "{t}"').fetchone()[0])
+                for (t,) in con.execute(
+                    "select table_name from duckdb_tables() where table_name like 'mart_%' "
+                    "order by 1"
+                ).fetchall()
+            ]
         print(
             f"Research release {release[0]}: k achieved {release[1]}, persons suppressed "
             f"{release[2]}, cells suppressed {release[3]} primary + {release[4]} secondary."
