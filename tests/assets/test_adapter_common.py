@@ -19,7 +19,7 @@ from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, common, conservation
 from assets.staging.adapters.base import AdapterResult
 
-LANDING = Path(__file__).resolve().parents[1] / "data" / "landing"
+LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
 
 
 def adapt_fixture(adapter: ModuleType) -> tuple[dict[str, pl.DataFrame], AdapterResult]:
