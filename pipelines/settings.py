@@ -56,6 +56,30 @@ class GovernanceSettings:
 
 
 @dataclass(frozen=True)
+class AutomationSettings:
+    """[automation]: when the pipeline and the report run by themselves (all off until a steward
+    turns them on in the Dagster UI)."""
+
+    pipeline_cron: str = "0 6 * * 1"  # weekly, Monday 06:00
+    report_cron: str = "0 7 1 1,4,7,10 *"  # quarterly, the first day of the quarter 07:00
+    timezone: str = "Europe/Amsterdam"
+    settle_seconds: float = 120.0  # a landing file must be still this long before a run starts
+    sensor_interval_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class OutputCheckSettings:
+    """[output_check]: rules for analysts' own results that the release does not fix itself.
+
+    The threshold, dominance, p% and group rules come from the release (``meta_release``), so
+    analysts' output is held to the rules the published tables were protected with."""
+
+    dof: int = 10  # minimum residual degrees of freedom of a model summary
+    zeros_disclosive: bool = True  # an empty cell tells that nobody has that combination
+    records_dir: str = "output_checks"  # under [paths] data_dir: the JSON records and summaries
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one deployment."""
 
@@ -68,6 +92,8 @@ class Settings:
     anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
     threshold: int = 10  # [tables] threshold: minimum persons per published cell
     register: tuple[dict[str, str], ...] = ()  # [[register]]: the processing register
+    output_check: OutputCheckSettings = field(default_factory=OutputCheckSettings)
+    automation: AutomationSettings = field(default_factory=AutomationSettings)
 
     def register_text(self, organisation: str) -> str:
         """The register entries of one organisation as Markdown (for asset descriptions)."""
@@ -165,9 +191,37 @@ def load_settings(path: Path | None = None) -> Settings:
         anonymisation=dict(raw.get("anonymisation", {})),
         threshold=int(raw.get("tables", {}).get("threshold", 10)),
         register=tuple(dict(e) for e in raw.get("register", [])),
+        output_check=_output_check(raw.get("output_check", {}), path),
+        automation=_automation(raw.get("automation", {}), path),
     )
     data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
     return settings.with_data_dir(Path(data_dir)) if data_dir else settings
+
+
+def _output_check(raw: dict, path: Path) -> OutputCheckSettings:
+    unknown = set(raw) - {"dof", "zeros_disclosive", "records_dir"}
+    if unknown:
+        raise SettingsError(f"{path}: [output_check] has unknown key(s) {sorted(unknown)}.")
+    d = OutputCheckSettings()
+    return OutputCheckSettings(
+        dof=int(raw.get("dof", d.dof)),
+        zeros_disclosive=bool(raw.get("zeros_disclosive", d.zeros_disclosive)),
+        records_dir=str(raw.get("records_dir", d.records_dir)),
+    )
+
+
+def _automation(raw: dict, path: Path) -> AutomationSettings:
+    d = AutomationSettings()
+    unknown = set(raw) - set(d.__dataclass_fields__)
+    if unknown:
+        raise SettingsError(f"{path}: [automation] has unknown key(s) {sorted(unknown)}.")
+    return AutomationSettings(
+        pipeline_cron=str(raw.get("pipeline_cron", d.pipeline_cron)),
+        report_cron=str(raw.get("report_cron", d.report_cron)),
+        timezone=str(raw.get("timezone", d.timezone)),
+        settle_seconds=float(raw.get("settle_seconds", d.settle_seconds)),
+        sensor_interval_seconds=int(raw.get("sensor_interval_seconds", d.sensor_interval_seconds)),
+    )
 
 
 def key_from_environment() -> str | None:
