@@ -15,6 +15,7 @@ from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
+from pipelines.automation import build_landing_sensor
 from pipelines.governance import GovernanceConfig
 from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
@@ -47,11 +48,21 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             dg.ScheduleDefinition(
                 name="brugstat_weekly",
                 job=job,
-                cron_schedule="0 6 * * 1",
-                execution_timezone="Europe/Amsterdam",
-                description="Every Monday 06:00: pick up the week's exports. Off until a steward "
-                "turns it on in the UI.",
+                cron_schedule=settings.automation.pipeline_cron,
+                execution_timezone=settings.automation.timezone,
+                description=f"Cron {settings.automation.pipeline_cron}: pick up new exports. Off "
+                "until a steward turns it on in the UI.",
                 default_status=dg.DefaultScheduleStatus.STOPPED,
+            )
+        ],
+        sensors=[
+            build_landing_sensor(
+                job,
+                landing=settings.paths.landing,
+                organisations=list(settings.organisations),
+                requests_file=settings.governance.requests_file,
+                settle_seconds=settings.automation.settle_seconds,
+                interval_seconds=settings.automation.sensor_interval_seconds,
             )
         ],
         resources={
