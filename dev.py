@@ -6,6 +6,11 @@
     python3 dev.py setup               # only the install
     python3 dev.py brugstat ARGS...    # any brugstat command inside the venv
 
+`test` also makes sure of the Debian packages in system-packages.txt (headless Chromium and
+poppler's pdftoppm, to render the report in the tests; pango for its PDF): when one is missing
+and this runs as root with apt-get, it installs them; otherwise the rendering tests are skipped
+with a message (or fail, when BRUGSTAT_REQUIRE_SYSTEM_TOOLS=1, as CI sets).
+
 The virtual environment lives in .venv/ and is rebuilt only when requirements.lock or
 pyproject.toml change (a stamp file records their hash). Standard library only: this script runs
 before anything is installed.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,6 +58,36 @@ def setup() -> None:
     STAMP.write_text(want)
 
 
+def system_packages() -> None:
+    """Install the Debian packages the report and its tests need, when missing and possible."""
+    wanted = [
+        line.split("#")[0].split()
+        for line in (ROOT / "system-packages.txt").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]  # each line: package [command that proves it is there]
+    missing = [
+        pkg
+        for pkg, *probe in wanted
+        if (probe and shutil.which(probe[0]) is None)
+        or (not probe and subprocess.run(["dpkg", "-s", pkg], capture_output=True).returncode)
+    ]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(
+            f"dev.py: missing Debian packages {missing}; install them (apt-get install "
+            f"{' '.join(missing)}) or the report-rendering tests are skipped.",
+            file=sys.stderr,
+        )
+        return
+    print(f"dev.py: installing Debian packages {missing}", flush=True)
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+
+
 def _run(args: list[str]) -> int:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -71,6 +107,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run([str(BIN / "brugstat"), "demo", *rest])
     if command == "test":
+        system_packages()
         lint = _run([str(BIN / "ruff"), "check", "."])
         if lint != 0:
             print("dev.py: ruff found problems (above); fix them first.", file=sys.stderr)
