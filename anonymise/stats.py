@@ -382,9 +382,11 @@ class TimeToGoal:
 
     ``curve`` has ``month``, ``at_risk`` (goals still open just before the month), ``survival``
     (share of goals not yet achieved) and ``cumulative`` (1 − survival), null (``withheld``)
-    where fewer than ``threshold`` persons are still at risk; ``median`` is the first month at
-    which half the goals are achieved (None when the curve never reaches 0.5 or that point is
-    withheld).
+    where fewer than ``threshold`` persons are still at risk, or where the persons achieving a
+    goal or leaving the risk set since the previous published month number 1 to threshold − 1
+    (the step would give them back); ``median`` is the first month at which half the goals are
+    achieved, None when the curve never reaches 0.5 or that point is withheld
+    (``median_note`` says which).
     """
 
     n_persons: int
@@ -392,6 +394,7 @@ class TimeToGoal:
     n_achieved: int
     curve: pl.DataFrame
     median: float | None
+    median_note: str | None = None  # why ``median`` is None: not reached, or withheld
 
 
 def _follow_up(goals: pl.DataFrame, follow_up: pl.DataFrame | None) -> pl.Series:
@@ -430,13 +433,15 @@ def time_to_goal(
     Goals are the units of the curve (a person's goals are treated as independent); the
     threshold counts distinct persons, overall and among those still at risk at each month.
 
-    >>> g = pl.DataFrame({"person_id": [f"p{i}" for i in range(20)], "episode_id": "e",
-    ...                   "is_achieved": [True] * 12 + [False] * 8, "months_to_set": 0,
-    ...                   "months_to_achieve": [1] * 4 + [2] * 4 + [9] * 4 + [None] * 8,
-    ...                   "months_followed": [6] * 8 + [None] * 4 + [6] * 8})
+    >>> g = pl.DataFrame({"person_id": [f"p{i}" for i in range(60)], "episode_id": "e",
+    ...                   "is_achieved": [True] * 28 + [False] * 32, "months_to_set": 0,
+    ...                   "months_to_achieve": [1] * 12 + [2] * 12 + [9] * 4 + [None] * 32,
+    ...                   "months_followed": [None] * 28 + [6] * 32})
     >>> r = time_to_goal(g, months=[0, 1, 2, 9])
     >>> r.curve["survival"].round(3).to_list(), r.median  # 4 persons at risk at month 9
     ([1.0, 0.8, 0.6, None], None)
+    >>> r.median_note  # S falls below 0.5 at month 9, where only 4 persons are at risk
+    'withheld: fewer than 10 persons still at risk at the median'
     >>> time_to_goal(g.head(9))
     Withheld(reason='fewer than 10 persons', threshold=10)
     """
@@ -458,7 +463,20 @@ def time_to_goal(
     person = goals["person_id"].to_numpy()
     at_risk = np.array([(times >= m).sum() for m in grid], dtype=np.int64)
     persons_at_risk = np.array([len(set(person[times >= m])) for m in grid])
-    ok = persons_at_risk >= threshold
+    # Between two published points the curve's step and the at-risk counts give back how many
+    # goals were achieved (d = n · (1 − S(m)/S(p))) and how many left the risk set: a point is
+    # published only when both counts, in persons, are 0 or at least the threshold; otherwise it
+    # is withheld and its interval merges into the next point's.
+    ok = np.zeros(len(grid), dtype=bool)
+    prev = -np.inf
+    for i, m in enumerate(grid):
+        if persons_at_risk[i] < threshold:
+            continue
+        events = len(set(person[achieved & (t_event > prev) & (t_event <= m)]))
+        left = len(set(person[(times >= prev) & (times < m)])) if np.isfinite(prev) else 0
+        if all(c == 0 or c >= threshold for c in (events, left)):
+            ok[i] = True
+            prev = m
     curve = pl.DataFrame(
         {
             "month": grid,
@@ -471,19 +489,22 @@ def time_to_goal(
         pl.when(~pl.col("withheld")).then(pl.col(c)).alias(c)
         for c in ("at_risk", "survival", "cumulative")
     )
-    median = None
+    median, median_note = None, "the curve does not reach 50 % within the follow-up"
     q, p = res.sf.quantiles, res.sf.probabilities
     hit = np.flatnonzero(p <= 0.5 + 1e-12)
     if len(hit):
         m = float(q[hit[0]])
         if len(set(person[times >= m])) >= threshold:
-            median = m
+            median, median_note = m, None
+        else:
+            median_note = f"withheld: fewer than {threshold} persons still at risk at the median"
     return TimeToGoal(
         n_persons=int(n_persons),
         n_goals=len(times),
         n_achieved=int(achieved.sum()),
         curve=curve,
         median=median,
+        median_note=median_note,
     )
 
 

@@ -213,9 +213,35 @@ def test_time_to_goal_withholds_small_groups_and_tails() -> None:
     assert time_to_goal(km_goals(1).head(9)) == Withheld("fewer than 10 persons", 10)
     res = time_to_goal(km_goals(1), months=[0, 1, 2])
     assert res.curve["survival"].to_list()[0] == 1.0
-    assert res.curve["withheld"].to_list() == [False, False, True]
-    assert res.curve["survival"].to_list()[2] is None
-    assert res.median is None
+    # 2 of 10 achieved at month 1: the step would say so; at 2, 8 remain at risk
+    assert res.curve["withheld"].to_list() == [False, True, True]
+    assert res.curve["survival"].to_list()[1:] == [None, None]
+    assert res.median is None and "withheld" in res.median_note
+
+
+def test_time_to_goal_never_lets_a_small_step_be_differenced() -> None:
+    """Many at risk, but 2 goals achieved at month 3: publishing S(3) and n(0) would give back
+    d = n·(1 − S(3)) = 2. Withheld until 10 or more persons have moved (events and departures)."""
+    n = 40
+    g = pl.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(n)],
+            "episode_id": "e",
+            "is_achieved": [True] * 14 + [False] * (n - 14),
+            "months_to_set": 0,
+            "months_to_achieve": [3] * 2 + [5] * 12 + [None] * (n - 14),
+            "months_followed": [None] * 14 + [12] * (n - 14),
+        }
+    )
+    res = time_to_goal(g, months=[0, 3, 5, 8])
+    curve = res.curve
+    # at 5 the 12 new goals are fine, but at-risk counts would show 2 leaving between 0 and 5;
+    # at 8 both counts since 0 are 14: published
+    assert curve["withheld"].to_list() == [False, True, True, False]
+    s0, s8 = curve["survival"][0], curve["survival"][3]
+    # from published points only the 14 goals of months 0–8 can be recovered, not the 2 of 3
+    assert round(curve["at_risk"][0] * (1 - s8 / s0)) == 14
+    assert res.median is None and res.median_note.startswith("the curve does not reach")
 
 
 def test_time_to_goal_follow_up_from_persons() -> None:
