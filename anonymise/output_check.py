@@ -45,6 +45,8 @@ VALUE_COLUMNS = ("value", "total", "sum")
 N_COLUMNS = ("n", "nobs", "n_obs")
 DOF_COLUMNS = ("df_resid", "dof", "df")
 CONTRIBUTION_COLUMNS = ("top", "largest", "second")
+ANNOTATION_COLUMNS = ("withheld", "reason", "suppressed", "is_suppressed")
+"""Notes a statistics function or an earlier check put beside a result: never dimensions."""
 """Contribution columns are read by the checker and never leave with the table."""
 
 REASONS = {
@@ -204,7 +206,10 @@ def _dimensions(table: pl.DataFrame, dims: Sequence[str] | None, reserved: set[s
     return [
         c
         for c, t in table.schema.items()
-        if c not in reserved and not t.is_float() and not isinstance(t, pl.List)
+        if c not in reserved
+        and c not in ANNOTATION_COLUMNS
+        and not t.is_float()
+        and not isinstance(t, pl.List | pl.Boolean)
     ]
 
 
@@ -288,8 +293,14 @@ def check_output(
         raise ValueError("dimension columns must not have missing values")
     if table.select(dim_names).is_duplicated().any():
         raise ValueError(f"rows are not unique over the dimensions {dim_names}")
-    if table[vcol].null_count() or (table[vcol] < 0).any():
-        raise ValueError(f"column {vcol!r} must be complete and non-negative")
+    if table[vcol].null_count():
+        first = int(table.filter(pl.col(vcol).is_null())["row"][0])
+        raise ValueError(
+            f"column {vcol!r} has missing values (first in row {first}): submit the true counts "
+            "of every cell; the check blanks what may not leave and keeps the totals consistent"
+        )
+    if (table[vcol] < 0).any():
+        raise ValueError(f"column {vcol!r} must be non-negative")
 
     if "top" in cols:
         top = pl.col("top").cast(pl.List(pl.Float64)).fill_null([])

@@ -176,3 +176,15 @@ def test_ledger_of_published_cells() -> None:
     # a table without its totals cannot be matched to a ledger's equations
     with pytest.raises(ValueError, match="ledger"):
         check_output(t.head(3), rules=NO_GROUP, ledger=ledger, margins=False)
+
+
+def test_notes_beside_a_result_are_not_dimensions_and_blanks_are_explained() -> None:
+    t = pl.DataFrame(
+        {"band": ["1-3", "4-6", "7-8"], "n": [25, 14, 30], "withheld": False, "reason": None}
+    ).with_columns(pl.col("reason").cast(pl.String))
+    d = check_output(t, rules=NO_GROUP, count="n")
+    assert d.may_leave and [
+        c for c in d.cells.columns if c not in ("row", "suppressed", "reason")
+    ] == ["band"]
+    with pytest.raises(ValueError, match=r"missing values .*row 1.*true counts"):
+        check_output(t.with_columns(n=pl.Series([25, None, 30])), rules=NO_GROUP, count="n")
