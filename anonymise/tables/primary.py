@@ -35,6 +35,11 @@ class PrimaryRules:
         Treat empty cells as sensitive (``primary:zero``); by default zeros are safe.
     group_share
         Group disclosure: a frequency cell holding at least this share of its line is sensitive.
+    group_dims
+        The dimensions whose lines the group rule looks at (``None``: every line). Name the
+        sensitive variables (a level, an outcome): "everyone in wijk A is at level 1" discloses
+        something about each of them, whereas a programme that only one organisation runs holding
+        100 % of its line over organisations is the table's structure, not a disclosure.
 
     >>> PrimaryRules().threshold, PrimaryRules(dominance=None).dominance
     (10, None)
@@ -47,6 +52,7 @@ class PrimaryRules:
     magnitude_protection: float = 0.1
     zeros_disclosive: bool = False
     group_share: float | None = 0.9
+    group_dims: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +122,7 @@ def primary_cells(table_set: TableSet, rules: PrimaryRules | None = None) -> pl.
                 level = rules.p_percent / 100 * x[0] - rest
                 mark(i, "primary:p-percent", level, level)
     if rules.group_share is not None:
-        _group(table_set, rules.group_share, a, freq, mark)
+        _group(table_set, rules.group_share, a, freq, mark, rules.group_dims)
     ids = [i for i in range(n) if reason[i] is not None]
     return pl.DataFrame(
         {
@@ -129,10 +135,20 @@ def primary_cells(table_set: TableSet, rules: PrimaryRules | None = None) -> pl.
     )
 
 
-def _group(ts: TableSet, share: float, a: np.ndarray, freq: np.ndarray, mark) -> None:
-    """Group disclosure: a child holding ≥ ``share`` of a line's units (lines of ≥ 2 children)."""
+def _group(
+    ts: TableSet,
+    share: float,
+    a: np.ndarray,
+    freq: np.ndarray,
+    mark,
+    dims: tuple[str, ...] | None = None,
+) -> None:
+    """Group disclosure: a child holding ≥ ``share`` of a line's units (lines of ≥ 2 children),
+    on the lines along ``dims`` only when given."""
     eq = ts.equations.tocsr()
     for r in range(eq.shape[0]):
+        if dims is not None and ts.equation_dim[r] not in dims:
+            continue
         cols = eq.indices[eq.indptr[r] : eq.indptr[r + 1]]
         coef = eq.data[eq.indptr[r] : eq.indptr[r + 1]]
         parent = cols[coef < 0][0]

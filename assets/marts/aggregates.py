@@ -58,9 +58,13 @@ class AggregateConfig:
     time_limit: float = 60.0
     max_suppressed_share: float | None = None
     rules: PrimaryRules | None = None
+    # Group disclosure is about the sensitive variable of each table (everyone in a cell at one
+    # level / with one outcome); lines over areas, years, organisations or programmes are nested
+    # structure (a programme belongs to one organisation) and would suppress large, harmless cells.
+    group_dims: tuple[str, ...] = ("level", "goal_reached", "end_reason")
 
     def primary_rules(self) -> PrimaryRules:
-        return self.rules or PrimaryRules(threshold=self.threshold)
+        return self.rules or PrimaryRules(threshold=self.threshold, group_dims=self.group_dims)
 
     def as_dict(self) -> dict:
         return {

@@ -53,3 +53,25 @@ def test_group_disclosure():
     got = _by_key(ts, PrimaryRules(threshold=None))
     # 38 of 40 in wijk A are level 1 (95 % ≥ 90 %): lower bound must fall below 36
     assert got["count|lv=1;w=A"] == ("primary:group", 1.0, 3.0)
+
+
+def test_group_disclosure_only_along_the_sensitive_dimension():
+    # programme P belongs to organisation X only: 100 % of P's line over organisations is X,
+    # which is the table's nesting; 95 % of X's persons completing is a group disclosure
+    lf = pl.LazyFrame(
+        {
+            "org": ["X"] * 40 + ["Y"] * 40,
+            "prog": ["P"] * 40 + ["Q"] * 40,
+            "end": ["completed"] * 38 + ["aborted"] * 2 + ["completed"] * 20 + ["aborted"] * 20,
+        }
+    )
+    ts = TableSet([frequency_table(lf, dims=["org", "prog", "end"])])
+    everywhere = _by_key(ts, PrimaryRules(threshold=None))
+    along_end = _by_key(ts, PrimaryRules(threshold=None, group_dims=("end",)))
+    assert "count|org=Y;prog=Q" in everywhere  # Q is 100 % of its line over organisations
+    assert set(along_end) == {
+        "count|end=completed;org=X;prog=P",
+        "count|end=completed;org=X",
+        "count|end=completed;prog=P",
+    }
+    assert set(along_end) < set(everywhere)
