@@ -144,6 +144,11 @@ def _outputs(settings: Settings) -> None:
     print("      schemas raw, canonical (staging_*), quarantine, pseudonymised, meta, ledger_*")
     print(f"  research database (analysts): {p.research_db}")
     print(f"      open read-only: duckdb -readonly {p.research_db}")
+    reports = sorted(
+        (p.data_dir / "reports").glob("*/rapport.html"), key=lambda f: f.stat().st_mtime
+    )
+    if reports:
+        print(f"  report for policymakers:      {reports[-1]}  (and rapport.pdf beside it)")
     print(f"  data-subject requests file:   {settings.governance.requests_file}")
     print(f"  Dagster run history:          {p.dagster_home}")
     print("  Dagster UI:                   brugstat ui   (then open http://127.0.0.1:3000)")

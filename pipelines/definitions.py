@@ -13,6 +13,13 @@ from assets.governance.purge import governance_purge
 from assets.marts.assets import mart_tables
 from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
+from assets.reports import (
+    REPORT_RESOURCE_KEY,
+    report_assets,
+    report_checks,
+    report_selection,
+    report_settings,
+)
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
@@ -22,6 +29,7 @@ from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
 
 ALL_JOB = "brugstat_all"
+REPORT_JOB = "brugstat_report"
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -34,26 +42,45 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         pseudonymised_tables,
         anonymised_tables,
         mart_tables,
+        *report_assets,
     ]
     job = dg.define_asset_job(
         ALL_JOB,
         selection=dg.AssetSelection.all(),
-        description="Extract every landing export, stage, quarantine and pseudonymise.",
+        description="The whole pipeline: extract every landing export, stage, quarantine, "
+        "pseudonymise, anonymise, release research.duckdb and write the report.",
         executor_def=dg.in_process_executor,
     )
+    report_job = dg.define_asset_job(
+        REPORT_JOB,
+        selection=report_selection,
+        description="The policymakers' report (Dutch HTML + PDF) of the newest release.",
+        executor_def=dg.in_process_executor,
+    )
+    auto = settings.automation
     return dg.Definitions(
         assets=assets,
-        jobs=[job],
+        asset_checks=report_checks,
+        jobs=[job, report_job],
         schedules=[
             dg.ScheduleDefinition(
                 name="brugstat_weekly",
                 job=job,
-                cron_schedule=settings.automation.pipeline_cron,
-                execution_timezone=settings.automation.timezone,
-                description=f"Cron {settings.automation.pipeline_cron}: pick up new exports. Off "
-                "until a steward turns it on in the UI.",
+                cron_schedule=auto.pipeline_cron,
+                execution_timezone=auto.timezone,
+                description=f"Cron {auto.pipeline_cron}: pick up new exports. Off until a "
+                "steward turns it on in the UI.",
                 default_status=dg.DefaultScheduleStatus.STOPPED,
-            )
+            ),
+            dg.ScheduleDefinition(
+                name="brugstat_quarterly_report",
+                job=report_job,
+                cron_schedule=auto.report_cron,
+                execution_timezone=auto.timezone,
+                description=f"Cron {auto.report_cron} (quarterly): the policymakers' report of "
+                "the newest release. Off until a steward turns it on in the UI.",
+                default_status=dg.DefaultScheduleStatus.STOPPED,
+            ),
         ],
         sensors=[
             build_landing_sensor(
@@ -61,11 +88,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 landing=settings.paths.landing,
                 organisations=list(settings.organisations),
                 requests_file=settings.governance.requests_file,
-                settle_seconds=settings.automation.settle_seconds,
-                interval_seconds=settings.automation.sensor_interval_seconds,
+                settle_seconds=auto.settle_seconds,
+                interval_seconds=auto.sensor_interval_seconds,
             )
         ],
         resources={
+            REPORT_RESOURCE_KEY: report_settings(settings),
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)
             ),

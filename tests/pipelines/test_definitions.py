@@ -33,10 +33,18 @@ def test_asset_names_say_layer_and_entity(settings_in) -> None:
     pseudo = {f"pseudonymised_{e}" for e in ENTITIES}
     anonymised = {f"anonymised_{t}" for t in ANONYMISED_TABLES}
     marts = {n for n, d in CATALOGUE.items() if d.kind != "meta"}
-    assert keys == raw | staging | pseudo | anonymised | marts
+    assert keys == raw | staging | pseudo | anonymised | marts | {"report_policy"}
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {groups[k] for k in raw} == {"raw"} and {groups[k] for k in pseudo} == {"pseudonymised"}
     assert defs.resolve_job_def(ALL_JOB) is not None
+    assert groups["report_policy"] == "reports"
+    report_job = defs.resolve_job_def("brugstat_report")
+    assert {k.to_user_string() for k in report_job.asset_layer.executable_asset_keys} == {
+        "report_policy"
+    }
+    quarterly = {s.name: s for s in defs.schedules}["brugstat_quarterly_report"]
+    assert quarterly.job_name == "brugstat_report" and quarterly.cron_schedule.startswith("0 7 1 ")
+    assert quarterly.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
 def test_privacy_checks_are_blocking(settings_in) -> None:

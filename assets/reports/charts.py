@@ -1,0 +1,269 @@
+"""Charts of the report: altair specifications rendered offline to SVG by vl-convert.
+
+Charts draw only published figures. A suppressed cell is never drawn as a bar or a number: it
+gets the word "onderdrukt" where its bar would be, and a stacked (100 %) bar is drawn only when
+every part of it is published — a stack with a hidden part would understate the whole. The SVG
+is inlined into the HTML: namespace URLs are stripped (HTML5 needs none) and element ids are
+prefixed per chart, so several charts in one document cannot clash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import altair as alt
+import vl_convert as vlc
+
+from assets.marts.aggregates import LEVELS
+from assets.reports import labels as lb
+from assets.reports.content import DomainSection, Figure, OrganisationSection
+
+LOCALE = "nl-NL"
+FONT = "DejaVu Sans"
+SUPPRESSED_WORD = "onderdrukt"
+LEVEL_COLOURS = ("#d7191c", "#fdae61", "#e6e29a", "#abd9e9", "#2c7bb6")
+"""Diverging, colour-blind safe (ColorBrewer RdYlBu), level 1 (crisis) red to 5 blue."""
+GOAL_COLOURS = ("#1a9641", "#bababa")
+END_REASON_COLOURS = {
+    "completed": "#2c7bb6",
+    "ongoing": "#abd9e9",
+    "no_support": "#bababa",
+    "aborted": "#fdae61",
+    "refused": "#d7191c",
+}
+BAR_STEP = 22  # px per bar row
+WIDE, NARROW = 300, 170  # px plot widths: fits A4 (170 mm text width) side by side
+
+
+@dataclass(frozen=True)
+class ChartSvg:
+    """An inline SVG chart with a text alternative and what it had to leave out."""
+
+    svg: str
+    alt: str
+    omitted: tuple[str, ...] = ()
+
+
+CONFIG = {
+    "font": FONT,
+    "background": "white",
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 11, "titleFontSize": 11, "labelColor": "#333", "titleColor": "#333"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "bottom"},
+    "title": {"fontSize": 12, "anchor": "start", "color": "#1f2d3d"},
+}
+"""Vega-Lite config of every chart (handed to vl-convert: altair's ``configure`` deep-copies
+the whole chart, which costs more than rendering it)."""
+
+
+_XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def to_inline_svg(chart: alt.TopLevelMixin, prefix: str) -> str:
+    """Render ``chart`` offline to SVG fit for inlining into HTML (see module docstring)."""
+    # altair's schema validation costs ~0.4 s per chart; vl-convert rejects invalid specs anyway
+    spec = chart.to_json(validate=False)
+    svg = vlc.vegalite_to_svg(spec, config=CONFIG, format_locale=LOCALE)
+    svg = _XMLNS.sub("", svg, count=2)
+    for old in set(_ID.findall(svg)):
+        new = f"{prefix}-{old}"
+        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})")
+        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+    svg = svg.replace("<svg ", '<svg role="img" focusable="false" ', 1)
+    return svg
+
+
+def _bars(
+    rows: list[dict], categories: Sequence[str], colours: Sequence[str], width: int, title: str
+) -> alt.LayerChart:
+    """Horizontal bars of published counts; suppressed rows get the word instead of a bar."""
+    data = alt.Data(values=rows)
+    y = alt.Y("categorie:N", sort=list(categories), title=None, scale=alt.Scale(domain=categories))
+    base = alt.Chart(data).encode(y=y)
+    bars = (
+        base.transform_filter("datum.personen != null")
+        .mark_bar(height=BAR_STEP - 6)
+        .encode(
+            x=alt.X("personen:Q", title="Personen", axis=alt.Axis(format=",d", tickCount=4)),
+            color=alt.Color(
+                "categorie:N",
+                scale=alt.Scale(domain=list(categories), range=list(colours)),
+                legend=None,
+            ),
+        )
+    )
+    values = (
+        base.transform_filter("datum.personen != null && datum.personen > 0")
+        .mark_text(align="left", dx=3, fontSize=10, color="#333")
+        .encode(x="personen:Q", text=alt.Text("personen:Q", format=",d"))
+    )
+    hidden = (
+        base.transform_filter("datum.onderdrukt")
+        .mark_text(align="left", dx=3, fontSize=10, fontStyle="italic", color="#777")
+        .encode(x=alt.datum(0), text=alt.value(SUPPRESSED_WORD))
+    )
+    return alt.layer(bars, values, hidden).properties(
+        width=width, height=BAR_STEP * len(categories), title=title
+    )
+
+
+def _row(category: str, figure: Figure) -> dict:
+    return {
+        "categorie": category,
+        "personen": None if figure.suppressed else figure.value,
+        "onderdrukt": figure.suppressed,
+    }
+
+
+def domain_chart(domain: DomainSection) -> ChartSvg | None:
+    """Level distribution and goals reached of one life domain (``None``: nothing published)."""
+    level_names = [lb.level_label(v) for v in LEVELS]
+    level_rows = [_row(lb.level_label(v), f) for v, f in domain.levels]
+    goal_names = [lb.GOAL_LABELS["ja"], lb.GOAL_LABELS["nee"]]
+    goal_rows = [
+        _row(goal_names[0], domain.goals_reached),
+        _row(goal_names[1], domain.goals_not_reached),
+    ]
+    parts = []
+    if any(r["personen"] for r in level_rows):
+        parts.append(_bars(level_rows, level_names, LEVEL_COLOURS, WIDE, "Laatst gemeten niveau"))
+    if any(r["personen"] for r in goal_rows):
+        parts.append(_bars(goal_rows, goal_names, GOAL_COLOURS, NARROW, "Doelen"))
+    if not parts:
+        return None
+    chart = (
+        alt.hconcat(*parts, spacing=30).resolve_scale(color="independent")
+        if len(parts) > 1
+        else parts[0]
+    )
+    hidden = [r["categorie"] for r in (*level_rows, *goal_rows) if r["onderdrukt"]]
+    alt_text = (
+        f"Staafdiagram {domain.label}: aantal personen per laatst gemeten niveau en per "
+        "resultaat van hun doelen" + (f"; onderdrukt: {', '.join(hidden)}" if hidden else "") + "."
+    )
+    return ChartSvg(to_inline_svg(chart, domain.anchor), alt_text, tuple(hidden))
+
+
+def _complete(figures: Sequence[Figure]) -> bool:
+    return all(not f.suppressed for f in figures)
+
+
+def _stacked(rows: list[dict], groups: Sequence[str], parts: Sequence[str], colours, title):
+    data = alt.Data(values=rows)
+    return (
+        alt.Chart(data)
+        .mark_bar(height=BAR_STEP - 6)
+        .encode(
+            y=alt.Y("groep:N", sort=list(groups), title=None),
+            x=alt.X(
+                "aandeel:Q",
+                stack="normalize",
+                title="Aandeel van de personen",
+                axis=alt.Axis(format="%", tickCount=5),
+            ),
+            color=alt.Color(
+                "deel:N",
+                scale=alt.Scale(domain=list(parts), range=list(colours)),
+                sort=list(parts),
+                legend=alt.Legend(title=None, columns=5, symbolType="square"),
+            ),
+            order=alt.Order("volgorde:Q"),
+        )
+        .properties(width=WIDE + NARROW, height=BAR_STEP * len(groups), title=title)
+    )
+
+
+def overview_levels_chart(domains: Sequence[DomainSection]) -> ChartSvg | None:
+    """100 % stacked bars of the level distribution per domain (complete domains only)."""
+    rows, shown, omitted = [], [], []
+    for d in domains:
+        figs = [f for _, f in d.levels]
+        if not d.has_data or d.measured.suppressed or not _complete(figs):
+            omitted.append(d.label)
+            continue
+        shown.append(d.label)
+        for i, (v, f) in enumerate(d.levels):
+            rows.append(
+                {"groep": d.label, "deel": lb.level_label(v), "aandeel": f.value, "volgorde": i}
+            )
+    if not shown:
+        return None
+    chart = _stacked(
+        rows,
+        shown,
+        [lb.level_label(v) for v in LEVELS],
+        LEVEL_COLOURS,
+        "Laatst gemeten niveau per leefgebied",
+    )
+    alt_text = (
+        "Gestapeld staafdiagram: verdeling van de deelnemers over de niveaus 1 tot en met 5 "
+        "per leefgebied."
+    )
+    return ChartSvg(to_inline_svg(chart, "overzicht-niveaus"), alt_text, tuple(omitted))
+
+
+def outcomes_chart(organisations: Sequence[OrganisationSection]) -> ChartSvg | None:
+    """100 % stacked bars of how support ended, per organisation (complete ones only)."""
+    rows, shown, omitted = [], [], []
+    reasons: list[str] = []
+    for o in organisations:
+        if not o.has_data:
+            continue
+        figs = [f for _, _, f in o.end_reasons]
+        if o.total.suppressed or not _complete(figs):
+            omitted.append(o.label)
+            continue
+        shown.append(o.label)
+        for i, (code, label, f) in enumerate(o.end_reasons):
+            rows.append({"groep": o.label, "deel": label, "aandeel": f.value, "volgorde": i})
+            if code not in reasons:
+                reasons.append(code)
+    if not shown:
+        return None
+    labels = [lb.END_REASON_LABELS.get(r, r) for r in reasons]
+    colours = [END_REASON_COLOURS.get(r, "#999999") for r in reasons]
+    chart = _stacked(rows, shown, labels, colours, "Afloop van het traject per organisatie")
+    alt_text = "Gestapeld staafdiagram: afloop van het meest recente traject per organisatie."
+    return ChartSvg(to_inline_svg(chart, "overzicht-uitkomsten"), alt_text, tuple(omitted))
+
+
+def organisation_chart(organisation: OrganisationSection) -> ChartSvg | None:
+    """Bars of how support ended for one organisation (``None``: nothing published)."""
+    rows = [_row(label, f) for _, label, f in organisation.end_reasons]
+    if not any(r["personen"] for r in rows):
+        return None
+    names = [label for _, label, _ in organisation.end_reasons]
+    colours = [END_REASON_COLOURS.get(c, "#999999") for c, _, _ in organisation.end_reasons]
+    chart = _bars(rows, names, colours, WIDE, "Afloop van het traject")
+    hidden = [r["categorie"] for r in rows if r["onderdrukt"]]
+    alt_text = (
+        f"Staafdiagram {organisation.label}: aantal personen naar afloop van het traject"
+        + (f"; onderdrukt: {', '.join(hidden)}" if hidden else "")
+        + "."
+    )
+    return ChartSvg(to_inline_svg(chart, organisation.anchor), alt_text, tuple(hidden))
+
+
+@dataclass(frozen=True)
+class ReportCharts:
+    """Every chart of the report, keyed the way the template uses them."""
+
+    overview_levels: ChartSvg | None
+    outcomes: ChartSvg | None
+    domains: dict[str, ChartSvg | None]
+    organisations: dict[str, ChartSvg | None]
+
+
+def make_charts(
+    domains: Sequence[DomainSection], organisations: Sequence[OrganisationSection]
+) -> ReportCharts:
+    """All charts of a report's content."""
+    return ReportCharts(
+        overview_levels=overview_levels_chart(domains),
+        outcomes=outcomes_chart(organisations),
+        domains={d.code: domain_chart(d) for d in domains},
+        organisations={o.code: organisation_chart(o) for o in organisations},
+    )

@@ -1,0 +1,835 @@
+"""Read one release of ``research.duckdb`` into typed report content (no Dagster, no HTML).
+
+Every count in the report is looked up in ``release_ledger`` — the cells the release actually
+published — never in microdata and never recomputed: a cell that is not in the ledger is not
+shown as a number. A suppressed cell becomes the text ``"<{threshold}"`` (``"<10"``); a cell the
+ledger does not list had no persons (the release does not list true zeros) and is shown as
+``"–"``. Shares are derived only from published cells and say so when their numerator or
+denominator was suppressed. The protected mart tables are read only to prove they agree with the
+ledger (:func:`compare_marts`): a disagreement means the file is not one consistent release.
+
+The key id in ``meta_release`` is never read here: policymakers do not need it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from anonymise.tables import TOTAL
+from assets.marts.aggregates import (
+    AGGREGATE_TABLES,
+    BRIDGE_LEVELS,
+    GOALS_REACHED,
+    LEVELS,
+    OUTCOMES,
+    UNKNOWN,
+)
+from assets.reports import labels as lb
+
+HIGH_LEVELS = ("4", "5")
+"""Bridge levels counted as 'op niveau 4–5' (safe / self-sufficient side of the scale)."""
+COMPLETED = "completed"
+GOAL_YES, GOAL_NO = "ja", "nee"
+MAX_MISMATCHES = 20
+"""How many mart/ledger disagreements are described (the count is always exact)."""
+
+FigureKind = Literal["count", "absent", "derived", "param"]
+
+
+class ReportError(RuntimeError):
+    """The research database cannot produce a trustworthy report (no release, inconsistent)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One published cell of the release ledger (value ``None`` when suppressed)."""
+
+    table: str
+    key: str
+    coordinates: Mapping[str, str]
+    value: int | None
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number as the report shows it, with where it comes from.
+
+    ``count``: a ledger cell (``cell_key``), its value or ``"<threshold"``; ``absent``: a cell
+    the ledger does not list (no persons), shown as ``"–"``; ``derived``: a share computed from
+    published cells ``num_keys`` / ``den_keys``; ``param``: a release figure from
+    ``meta_release`` (``param`` names it).
+    """
+
+    kind: FigureKind
+    text: str
+    value: float | None = None
+    cell_key: str | None = None
+    suppressed: bool = False
+    num_keys: tuple[str, ...] = ()
+    den_keys: tuple[str, ...] = ()
+    note: str = ""
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: a label and one figure per column."""
+
+    label: str
+    figures: tuple[Figure, ...]
+    is_total: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A report table: caption (without digits), header of the label column, columns, rows."""
+
+    caption: str
+    row_header: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """A headline number of the summary, optionally with a share under it."""
+
+    label: str
+    figure: Figure
+    detail: Figure | None = None
+    detail_label: str = ""
+
+
+@dataclass(frozen=True)
+class DomainSection:
+    """One Bridge life domain: level distribution and goals reached."""
+
+    code: str
+    label: str
+    anchor: str
+    measured: Figure
+    levels: tuple[tuple[str, Figure], ...]
+    share_high: Figure
+    goals_total: Figure
+    goals_reached: Figure
+    goals_not_reached: Figure
+    share_reached: Figure
+    tables: tuple[Table, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_data(self) -> bool:
+        """Whether the ledger holds any cell of this domain."""
+        return any(f.kind == "count" for f in (self.measured, self.goals_total))
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One processing-register entry (verwerkingsregister), from brugstat.toml ``[[register]]``."""
+
+    organisation: str
+    label: str
+    process: str
+    purpose: str
+    legal_basis: str
+    categories: str
+    retention: str
+    recipients: str
+
+
+@dataclass(frozen=True)
+class OrganisationSection:
+    """One organisation: outcomes (how support ended) per programme."""
+
+    code: str
+    label: str
+    anchor: str
+    total: Figure
+    end_reasons: tuple[tuple[str, str, Figure], ...]
+    share_completed: Figure
+    table: Table | None
+    process: str = ""
+
+    @property
+    def has_data(self) -> bool:
+        """Whether the ledger holds any cell of this organisation."""
+        return self.table is not None
+
+
+@dataclass(frozen=True)
+class Methods:
+    """Figures and lists for the methods and privacy section."""
+
+    params: Mapping[str, Figure]
+    quasi_identifiers: tuple[str, ...]
+    withheld: tuple[str, ...]
+    sensitive: tuple[str, ...]
+    l_diversity: tuple[tuple[str, Figure], ...]
+    solver: str
+    audit_ok: bool | None
+
+
+@dataclass(frozen=True)
+class ReleaseMeta:
+    """``meta_release`` of one release (without the key id)."""
+
+    release_id: str
+    built_at: dt.datetime
+    code_version: str | None
+    parameters: Mapping[str, Any]
+    k_achieved: int | None
+    persons_suppressed: int | None
+    cells_suppressed_primary: int | None
+    cells_suppressed_secondary: int | None
+    max_risk: float | None
+    avg_risk: float | None
+    information_loss: float | None
+
+    def threshold(self, fallback: int | None = None) -> int:
+        """The table threshold the release was protected with (the release's own parameters
+        win over the deployment's settings: they are what was applied)."""
+        p = self.parameters
+        for value in (
+            p.get("threshold"),
+            p.get("aggregates", {}).get("config", {}).get("threshold"),
+            p.get("aggregates", {}).get("rules", {}).get("threshold"),
+            fallback,
+        ):
+            if value is not None:
+                return int(value)
+        raise ReportError(f"release {self.release_id}: no table threshold in its parameters")
+
+
+class Ledger:
+    """The published cells of one release, looked up by table and coordinates."""
+
+    def __init__(self, release_id: str, cells: Iterable[Cell]) -> None:
+        self.release_id = release_id
+        self.cells: dict[str, Cell] = {}
+        self._index: dict[tuple[str, frozenset], Cell] = {}
+        for c in cells:
+            self.cells[c.key] = c
+            self._index[(c.table, frozenset(c.coordinates.items()))] = c
+
+    def get(self, table: str, **coordinates: str) -> Cell | None:
+        """The cell of ``table`` at exactly these coordinates, or ``None`` if not published."""
+        return self._index.get((table, frozenset(coordinates.items())))
+
+    def tables(self) -> set[str]:
+        """Ledger table names (protection names, e.g. ``mart_…:wonen``)."""
+        return {c.table for c in self.cells.values()}
+
+    def codes(self, table: str, dimension: str, **where: str) -> set[str]:
+        """Codes of ``dimension`` in ``table`` (optionally where other coordinates match)."""
+        return {
+            c.coordinates[dimension]
+            for c in self.cells.values()
+            if c.table == table
+            and dimension in c.coordinates
+            and all(c.coordinates.get(k) == v for k, v in where.items())
+        }
+
+    def labels(self) -> set[str]:
+        """Every Dutch label of every coordinate code in the ledger (the header vocabulary)."""
+        return {
+            lb.coordinate_label(d, code)
+            for c in self.cells.values()
+            for d, code in c.coordinates.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything the report shows, every number traceable to the ledger or meta_release."""
+
+    meta: ReleaseMeta
+    threshold: int
+    ledger: Ledger
+    key_figures: tuple[KeyFigure, ...]
+    domain_overview: Table
+    domains: tuple[DomainSection, ...]
+    outcomes_overview: Table
+    organisations: tuple[OrganisationSection, ...]
+    methods: Methods
+    register: tuple[RegisterEntry, ...]
+    mismatches: tuple[str, ...] = field(default=())
+    n_mismatches: int = 0
+
+    @property
+    def suppressed_text(self) -> str:
+        """How a suppressed cell is shown (``<10``)."""
+        return suppressed_text(self.threshold)
+
+
+_COORD_SPLIT = re.compile(r";(?=[A-Za-z_][A-Za-z0-9_]*=)")
+
+
+def parse_coordinates(text: str | None) -> dict[str, str]:
+    """``'area=GM0014 Groningen;level=Totaal'`` → ``{'area': 'GM0014 Groningen', ...}``.
+
+    >>> parse_coordinates("organisation=Totaal;programme=a;b;end_reason=x")
+    {'organisation': 'Totaal', 'programme': 'a;b', 'end_reason': 'x'}
+    """
+    if not text:
+        return {}
+    out = {}
+    for part in _COORD_SPLIT.split(text):
+        dim, _, code = part.partition("=")
+        out[dim] = code
+    return out
+
+
+def suppressed_text(threshold: int) -> str:
+    """The text of a suppressed cell: ``<10`` for threshold 10."""
+    return f"<{threshold}"
+
+
+def count_figure(cell: Cell | None, threshold: int) -> Figure:
+    """How one ledger cell is shown: its value, ``<threshold`` when suppressed, ``–`` when the
+    ledger does not list it (the release lists no true zeros)."""
+    if cell is None:
+        return Figure("absent", "–", value=0.0)
+    if cell.suppressed or cell.value is None:
+        return Figure("count", suppressed_text(threshold), None, cell.key, suppressed=True)
+    return Figure("count", lb.fmt_int(cell.value), float(cell.value), cell.key)
+
+
+def share_figure(numerator: Sequence[Figure], denominator: Sequence[Figure]) -> Figure:
+    """A percentage from published figures only; ``n.b.`` with the reason when a part of it was
+    suppressed (the share would otherwise leak or guess a withheld number)."""
+    num_keys = tuple(f.cell_key for f in numerator if f.cell_key)
+    den_keys = tuple(f.cell_key for f in denominator if f.cell_key)
+    sup_num = any(f.suppressed for f in numerator)
+    sup_den = any(f.suppressed for f in denominator)
+    if sup_num or sup_den:
+        which = (
+            "teller en noemer onderdrukt"
+            if sup_num and sup_den
+            else "teller onderdrukt"
+            if sup_num
+            else "noemer onderdrukt"
+        )
+        return Figure("derived", "n.b.", None, num_keys=num_keys, den_keys=den_keys, note=which)
+    den = sum(f.value or 0.0 for f in denominator)
+    if den <= 0:
+        return Figure("derived", "–", None, num_keys=num_keys, den_keys=den_keys)
+    value = sum(f.value or 0.0 for f in numerator) / den
+    return Figure("derived", lb.fmt_pct(value), value, num_keys=num_keys, den_keys=den_keys)
+
+
+def share_from_cells(
+    ledger: Ledger, num_keys: Sequence[str], den_keys: Sequence[str]
+) -> str | None:
+    """The text :func:`share_figure` shows for these cell keys (``None``: a key is unknown).
+
+    Used by the report check to recompute a derived number from the ledger alone.
+    """
+    cells = [ledger.cells.get(k) for k in (*num_keys, *den_keys)]
+    if any(c is None for c in cells):
+        return None
+    num = [count_figure(ledger.cells[k], 0) for k in num_keys]
+    den = [count_figure(ledger.cells[k], 0) for k in den_keys]
+    return share_figure(num, den).text
+
+
+def param_figure(name: str, text: str) -> Figure:
+    """A release figure from meta_release, named so the check can look it up."""
+    return Figure("param", text, param=name)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if not path.exists():
+        raise ReportError(f"{path}: no research database (run the release first)")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def newest_release(con: duckdb.DuckDBPyConnection) -> ReleaseMeta:
+    """The newest release recorded in ``meta_release`` (latest ``built_at``)."""
+    row = con.execute(
+        "select release_id, built_at, code_version, parameters_json, k_achieved, "
+        "persons_suppressed, cells_suppressed_primary, cells_suppressed_secondary, "
+        "max_risk, avg_risk, information_loss "
+        "from meta_release order by built_at desc, release_id desc limit 1"
+    ).fetchone()
+    if row is None:
+        raise ReportError("meta_release is empty: there is no release to report on")
+    params = json.loads(row[3]) if row[3] else {}
+    return ReleaseMeta(row[0], row[1], row[2], params, *row[4:])
+
+
+def read_ledger(con: duckdb.DuckDBPyConnection, release_id: str) -> Ledger:
+    """The release's rows of ``release_ledger`` (suppressed rows must carry no value)."""
+    rows = con.execute(
+        "select table_name, cell_key, coordinates, value, is_suppressed "
+        "from release_ledger where release_id = ?",
+        [release_id],
+    ).fetchall()
+    if not rows:
+        raise ReportError(f"release {release_id}: release_ledger lists no cells")
+    cells = []
+    for table, key, coords, value, suppressed in rows:
+        if suppressed and value is not None:
+            # a ledger that carries a withheld value is broken; never show it
+            raise ReportError(f"release {release_id}: a suppressed ledger cell carries a value")
+        cells.append(
+            Cell(
+                table=table,
+                key=key,
+                coordinates=parse_coordinates(coords),
+                value=None if value is None else round(value),
+                suppressed=bool(suppressed),
+            )
+        )
+    return Ledger(release_id, cells)
+
+
+def compare_marts(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> tuple[list[str], int]:
+    """Disagreements between the protected mart tables and the ledger (descriptions, count).
+
+    Each mart row must be a ledger cell with the same value and suppression flag, and every
+    ledger cell of the release must be a mart row. Descriptions name table and coordinates only
+    (aggregate codes), never a person.
+    """
+    seen: set[str] = set()
+    problems: list[str] = []
+    n = 0
+
+    def problem(text: str) -> None:
+        nonlocal n
+        n += 1
+        if len(problems) < MAX_MISMATCHES:
+            problems.append(text)
+
+    present = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    for mart in AGGREGATE_TABLES:
+        if mart not in present:
+            problem(f"{mart}: table missing")
+            continue
+        cur = con.execute(f'select * from "{mart}"')
+        cols = [d[0] for d in cur.description]
+        for rec in cur.fetchall():
+            row = dict(zip(cols, rec, strict=True))
+            persons, suppressed = row.pop("persons"), bool(row.pop("is_suppressed"))
+            domain = row.pop("domain", None)
+            table = f"{mart}:{domain}" if domain is not None else mart
+            cell = ledger.get(table, **{k: str(v) for k, v in row.items()})
+            where = f"{table} ({';'.join(f'{k}={v}' for k, v in row.items())})"
+            if cell is None:
+                problem(f"{where}: not in the release ledger")
+                continue
+            seen.add(cell.key)
+            if cell.suppressed != suppressed or (
+                not suppressed and (persons is None or cell.value != round(persons))
+            ):
+                problem(f"{where}: mart and release ledger disagree")
+    for key, cell in ledger.cells.items():
+        if key not in seen and cell.table.partition(":")[0] in present:
+            problem(f"{cell.table}: a ledger cell is not in the mart table")
+    return problems, n
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def _anchor(prefix: str, code: str) -> str:
+    return prefix + "-" + re.sub(r"[^a-z0-9]+", "-", code.lower()).strip("-")
+
+
+def _rows_by(
+    ledger: Ledger,
+    table: str,
+    threshold: int,
+    dim: str,
+    codes: Sequence[str],
+    columns: Sequence[dict[str, str]],
+    fixed: Mapping[str, str],
+    share: tuple[Sequence[int], Sequence[int]] | None,
+    label: Callable[[str], str] | None = None,
+) -> list[Row]:
+    """Rows ``dim ∈ codes`` (and a Totaal row), one count per column and optionally a share
+    computed from the columns at ``share = (numerator indexes, denominator indexes)``."""
+    name = label or (lambda code: lb.coordinate_label(dim, code))
+    out = []
+    for code in codes:
+        figs = [
+            count_figure(ledger.get(table, **fixed, **{dim: code}, **col), threshold)
+            for col in columns
+        ]
+        if share is not None:
+            figs.append(share_figure([figs[i] for i in share[0]], [figs[i] for i in share[1]]))
+        out.append(Row(name(code), tuple(figs), is_total=code == TOTAL))
+    return out
+
+
+def _body_codes(codes: set[str], order: Sequence[str] = ()) -> list[str]:
+    """Codes without the margin, in ``order`` first, 'onbekend' last."""
+    body = codes - {TOTAL}
+    ordered = [c for c in order if c in body] + sorted(body - set(order) - {UNKNOWN})
+    return ordered + ([UNKNOWN] if UNKNOWN in body else [])
+
+
+def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
+    lt, gt = f"{BRIDGE_LEVELS}:{code}", f"{GOALS_REACHED}:{code}"
+    label = lb.domain_label(code)
+
+    def lv(level: str, **kw: str) -> Figure:
+        where = {"area": TOTAL, "intake_year": TOTAL} | kw
+        return count_figure(ledger.get(lt, **where, level=level), threshold)
+
+    def gl(reached: str) -> Figure:
+        return count_figure(ledger.get(gt, area=TOTAL, goal_reached=reached), threshold)
+
+    measured = lv(TOTAL)
+    levels = tuple((v, lv(v)) for v in LEVELS)
+    share_high = share_figure([f for v, f in levels if v in HIGH_LEVELS], [measured])
+    g_total, g_yes, g_no = gl(TOTAL), gl(GOAL_YES), gl(GOAL_NO)
+    share_reached = share_figure([g_yes], [g_total])
+
+    level_cols = [{"level": v} for v in (*LEVELS, TOTAL)]
+    high_idx = [LEVELS.index(v) for v in HIGH_LEVELS]
+    level_share = (high_idx, [len(LEVELS)])
+    headers = (*(lb.level_label(v) for v in LEVELS), "Totaal", lb.SHARE_HIGH_HEADER)
+    tables: list[Table] = []
+    notes: list[str] = []
+    areas = _body_codes(ledger.codes(lt, "area"))
+    if areas:
+        codes = areas if len(areas) == 1 else [*areas, TOTAL]
+        rows = _rows_by(
+            ledger, lt, threshold, "area", codes, level_cols, {"intake_year": TOTAL}, level_share
+        )
+        tables.append(
+            Table(
+                f"{label}: personen naar laatst gemeten niveau, per gemeente",
+                "Gemeente",
+                headers,
+                tuple(rows),
+            )
+        )
+    years = _body_codes(ledger.codes(lt, "intake_year"))
+    if [y for y in years if y != UNKNOWN]:
+        rows = _rows_by(
+            ledger,
+            lt,
+            threshold,
+            "intake_year",
+            [*years, TOTAL],
+            level_cols,
+            {"area": TOTAL},
+            level_share,
+        )
+        tables.append(
+            Table(
+                f"{label}: personen naar laatst gemeten niveau, per jaar van instroom",
+                "Jaar van instroom",
+                headers,
+                tuple(rows),
+            )
+        )
+    elif years:
+        notes.append(
+            "Het jaar van instroom is in deze release gegeneraliseerd (niet beschikbaar); "
+            "daarom is er geen uitsplitsing naar jaar."
+        )
+    goal_areas = _body_codes(ledger.codes(gt, "area"))
+    if goal_areas:
+        codes = goal_areas if len(goal_areas) == 1 else [*goal_areas, TOTAL]
+        goal_cols = [{"goal_reached": g} for g in (GOAL_YES, GOAL_NO, TOTAL)]
+        rows = _rows_by(ledger, gt, threshold, "area", codes, goal_cols, {}, ([0], [2]))
+        tables.append(
+            Table(
+                f"{label}: personen met een doel op dit leefgebied, naar resultaat",
+                "Gemeente",
+                ("Doel bereikt", "Niet bereikt", "Totaal", "% bereikt"),
+                tuple(rows),
+            )
+        )
+    return DomainSection(
+        code=code,
+        label=label,
+        anchor=_anchor("leefgebied", code),
+        measured=measured,
+        levels=levels,
+        share_high=share_high,
+        goals_total=g_total,
+        goals_reached=g_yes,
+        goals_not_reached=g_no,
+        share_reached=share_reached,
+        tables=tuple(tables),
+        notes=tuple(notes),
+    )
+
+
+def _domain_overview(domains: Sequence[DomainSection]) -> Table:
+    rows = [
+        Row(
+            d.label,
+            (d.measured, d.share_high, d.goals_total, d.share_reached),
+        )
+        for d in domains
+    ]
+    return Table(
+        "Overzicht per leefgebied: laatst gemeten niveau en bereikte doelen",
+        "Leefgebied",
+        ("Personen met meting", lb.SHARE_HIGH_HEADER, "Personen met doel", "% doel bereikt"),
+        tuple(rows),
+        note="Percentages zijn afgeleid uit de gepubliceerde aantallen.",
+    )
+
+
+def _outcome_columns(ledger: Ledger) -> list[str]:
+    return lb.ordered_end_reasons(ledger.codes(OUTCOMES, "end_reason") - {TOTAL})
+
+
+def _organisation(
+    ledger: Ledger, code: str, threshold: int, register: Mapping[str, RegisterEntry]
+) -> OrganisationSection:
+    reasons = _outcome_columns(ledger)
+    label = lb.organisation_label(code)
+    entry = register.get(code)
+
+    def oc(reason: str, programme: str = TOTAL) -> Figure:
+        cell = ledger.get(OUTCOMES, organisation=code, programme=programme, end_reason=reason)
+        return count_figure(cell, threshold)
+
+    total = oc(TOTAL)
+    end_reasons = tuple((r, lb.END_REASON_LABELS.get(r, r), oc(r)) for r in reasons)
+    share = share_figure([f for r, _, f in end_reasons if r == COMPLETED], [total])
+    programmes = _body_codes(
+        ledger.codes(OUTCOMES, "programme", organisation=code), tuple(lb.PROGRAMME_LABELS)
+    )
+    table = None
+    if ledger.codes(OUTCOMES, "end_reason", organisation=code):
+        cols = [{"end_reason": r} for r in (*reasons, TOTAL)]
+        done = [reasons.index(COMPLETED)] if COMPLETED in reasons else []
+        rows = _rows_by(
+            ledger,
+            OUTCOMES,
+            threshold,
+            "programme",
+            [*programmes, TOTAL],
+            cols,
+            {"organisation": code},
+            (done, [len(reasons)]),
+        )
+        table = Table(
+            f"{label}: personen naar programma en afloop van het traject",
+            "Programma",
+            (*(lb.END_REASON_LABELS.get(r, r) for r in reasons), "Totaal", "% afgerond"),
+            tuple(rows),
+        )
+    return OrganisationSection(
+        code=code,
+        label=label,
+        anchor=_anchor("organisatie", code),
+        total=total,
+        end_reasons=end_reasons,
+        share_completed=share,
+        table=table,
+        process=entry.process if entry else "",
+    )
+
+
+def _outcomes_overview(ledger: Ledger, orgs: Sequence[str], threshold: int) -> Table:
+    reasons = _outcome_columns(ledger)
+    cols = [{"end_reason": r} for r in (*reasons, TOTAL)]
+    done = [reasons.index(COMPLETED)] if COMPLETED in reasons else []
+    rows = _rows_by(
+        ledger,
+        OUTCOMES,
+        threshold,
+        "organisation",
+        [*orgs, TOTAL],
+        cols,
+        {"programme": TOTAL},
+        (done, [len(reasons)]),
+    )
+    return Table(
+        "Uitkomsten per organisatie: personen naar afloop van het meest recente traject",
+        "Organisatie",
+        (*(lb.END_REASON_LABELS.get(r, r) for r in reasons), "Totaal", "% afgerond"),
+        tuple(rows),
+        note="'% afgerond' is het aandeel afgeronde trajecten van alle deelnemers, "
+        "inclusief lopende trajecten.",
+    )
+
+
+def _key_figures(ledger: Ledger, threshold: int) -> tuple[KeyFigure, ...]:
+    def oc(reason: str) -> Figure:
+        cell = ledger.get(OUTCOMES, organisation=TOTAL, programme=TOTAL, end_reason=reason)
+        return count_figure(cell, threshold)
+
+    total = oc(TOTAL)
+    out = [KeyFigure("Deelnemers (personen)", total)]
+    for reason, text in (
+        ("completed", "Traject afgerond"),
+        ("ongoing", "Traject loopt nog"),
+        ("aborted", "Voortijdig gestopt"),
+    ):
+        f = oc(reason)
+        out.append(KeyFigure(text, f, share_figure([f], [total]), "van alle deelnemers"))
+    return tuple(out)
+
+
+def release_params(meta: ReleaseMeta, ledger: Ledger, threshold: int) -> dict[str, str]:
+    """The release figures the methods section shows, as text (name → text).
+
+    The report check recomputes this from the database to verify every ``param`` figure.
+    """
+    anon = meta.parameters.get("anonymisation", {})
+    out: dict[str, str] = {"threshold": lb.fmt_int(threshold)}
+
+    def put(name: str, value: Any, fmt: Any) -> None:
+        if value is not None:
+            out[name] = fmt(value)
+
+    put("k_required", anon.get("k"), lb.fmt_int)
+    put("k_achieved", meta.k_achieved, lb.fmt_int)
+    put("persons_suppressed", meta.persons_suppressed, lb.fmt_int)
+    put("suppression_limit", anon.get("suppression_limit"), lb.fmt_pct)
+    put("cells_primary", meta.cells_suppressed_primary, lb.fmt_int)
+    put("cells_secondary", meta.cells_suppressed_secondary, lb.fmt_int)
+    put("information_loss", meta.information_loss, lambda v: lb.fmt_decimal(v, 3))
+    put("max_risk", meta.max_risk, lambda v: lb.fmt_decimal(v, 3))
+    put("avg_risk", meta.avg_risk, lambda v: lb.fmt_decimal(v, 3))
+    out["cells_published"] = lb.fmt_int(len(ledger))
+    out["cells_withheld"] = lb.fmt_int(sum(c.suppressed for c in ledger.cells.values()))
+    for attr, l_value in (anon.get("l_diversity") or {}).items():
+        if l_value:
+            out[f"l_diversity.{attr}"] = lb.fmt_int(l_value)
+    return out
+
+
+def _methods(meta: ReleaseMeta, ledger: Ledger, threshold: int) -> Methods:
+    anon = meta.parameters.get("anonymisation", {})
+    agg = meta.parameters.get("aggregates", {})
+    params = {n: param_figure(n, t) for n, t in release_params(meta, ledger, threshold).items()}
+    method = str(agg.get("method", ""))
+    solver = (
+        "een optimaliseringsmodel (gemengd geheeltallig lineair programma)"
+        if method.startswith("milp")
+        else "een heuristiek"
+        if method.startswith("heur")
+        else "het geconfigureerde oplosalgoritme"
+    )
+    l_div = tuple(
+        (lb.SENSITIVE_LABELS.get(a, a), params[f"l_diversity.{a}"])
+        for a in (anon.get("l_diversity") or {})
+        if f"l_diversity.{a}" in params
+    )
+    return Methods(
+        params=params,
+        quasi_identifiers=tuple(
+            lb.QUASI_IDENTIFIER_LABELS.get(q, q) for q in anon.get("quasi_identifiers", [])
+        ),
+        withheld=tuple(lb.DROPPED_COLUMN_LABELS.get(c, c) for c in anon.get("dropped_columns", [])),
+        sensitive=tuple(lb.SENSITIVE_LABELS.get(s, s) for s in anon.get("publish_sensitive", [])),
+        l_diversity=l_div,
+        solver=solver,
+        audit_ok=agg.get("audit_ok"),
+    )
+
+
+def register_entries(
+    register: Sequence[Mapping[str, str]], organisations: Sequence[str] = ()
+) -> tuple[RegisterEntry, ...]:
+    """The processing register, one entry per process, in the deployment's organisation order."""
+    order = {
+        o: i
+        for i, o in enumerate(
+            lb.ordered_organisations(
+                {str(e.get("organisation", "")) for e in register}, tuple(organisations)
+            )
+        )
+    }
+    entries = [
+        RegisterEntry(
+            organisation=str(e.get("organisation", "")),
+            label=lb.organisation_label(str(e.get("organisation", ""))),
+            process=str(e.get("process", "")),
+            purpose=str(e.get("purpose", "")),
+            legal_basis=str(e.get("legal_basis", "")),
+            categories=str(e.get("categories", "")),
+            retention=str(e.get("retention", "")),
+            recipients=str(e.get("recipients", "")),
+        )
+        for e in register
+    ]
+    return tuple(sorted(entries, key=lambda e: order.get(e.organisation, len(order))))
+
+
+def build_content(
+    meta: ReleaseMeta,
+    ledger: Ledger,
+    *,
+    register: Sequence[Mapping[str, str]] = (),
+    organisations: Sequence[str] = (),
+    threshold: int | None = None,
+) -> ReportContent:
+    """Report content from a release's meta data and ledger alone (pure)."""
+    limit = meta.threshold(threshold)
+    domain_codes = lb.ordered_domains(
+        {
+            t.partition(":")[2]
+            for t in ledger.tables()
+            if t.partition(":")[0] in (BRIDGE_LEVELS, GOALS_REACHED)
+        }
+    )
+    domains = tuple(_domain(ledger, d, limit) for d in domain_codes)
+    entries = register_entries(register, organisations)
+    by_org = {e.organisation: e for e in entries}
+    in_ledger = ledger.codes(OUTCOMES, "organisation") - {TOTAL}
+    orgs = lb.ordered_organisations(in_ledger, tuple(organisations))
+    listed = lb.ordered_organisations(in_ledger | set(by_org), tuple(organisations))
+    return ReportContent(
+        meta=meta,
+        threshold=limit,
+        ledger=ledger,
+        key_figures=_key_figures(ledger, limit),
+        domain_overview=_domain_overview(domains),
+        domains=domains,
+        outcomes_overview=_outcomes_overview(ledger, orgs, limit),
+        organisations=tuple(_organisation(ledger, o, limit, by_org) for o in listed),
+        methods=_methods(meta, ledger, limit),
+        register=entries,
+    )
+
+
+def read_report_content(
+    research_db: Path | str,
+    *,
+    register: Sequence[Mapping[str, str]] = (),
+    organisations: Sequence[str] = (),
+    threshold: int | None = None,
+    verify_marts: bool = True,
+) -> ReportContent:
+    """Read the newest release of ``research_db`` (opened read-only) into report content.
+
+    ``threshold`` is only a fallback for releases whose parameters do not record theirs. With
+    ``verify_marts`` the protected mart tables are compared with the ledger and disagreements
+    are returned in ``mismatches`` (the report builder refuses such a file).
+    """
+    with _connect(research_db) as con:
+        meta = newest_release(con)
+        ledger = read_ledger(con, meta.release_id)
+        problems, n = compare_marts(con, ledger) if verify_marts else ([], 0)
+    content = build_content(
+        meta, ledger, register=register, organisations=organisations, threshold=threshold
+    )
+    return replace(content, mismatches=tuple(problems), n_mismatches=n)
