@@ -19,7 +19,7 @@ from anonymise.metrics import ALL_METRICS, Loss, QualityMetric
 from anonymise.models import KAnonymity, PrivacyModel, TCloseness, sensitive_of
 from anonymise.result import AnonymisationResult, UnitDecisions, _pack
 from anonymise.risk import RiskSummary, risk_from_sizes
-from anonymise.search import Evaluator, node_string, optimal_search
+from anonymise.search import Evaluator, node_string, optimal_search, sorted_unique
 from anonymise.suppress import (
     STAR,
     enforce,
@@ -196,6 +196,7 @@ def k_anonymise(
     decisions = _decisions(data, enc, levels, cards, gen, pub, active, starred)
     removed_rows = int(w[~active].sum())
     utility = _utility(enc, levels, gen, pub, active, removed_rows)
+    assert best.view is not None  # the optimum is feasible, so fully evaluated
     metrics = {m.name: m.value(best.view) for m in ALL_METRICS}
     return AnonymisationResult(
         quasi_identifiers=qis,
@@ -253,7 +254,7 @@ def _decisions(
     star_index = index[:, sel][:, first]
     removed_keys = None
     if enc.person is None:
-        removed_keys = np.unique(_pack(index[:, ~active], radix))
+        removed_keys = sorted_unique(_pack(index[:, ~active], radix))
     return UnitDecisions(
         source=weakref.ref(data) if isinstance(data, pl.DataFrame) else None,
         row_unit=enc.row_unit,

@@ -33,7 +33,7 @@ import numpy as np
 
 from anonymise.encode import EncodedData
 from anonymise.metrics import NodeView, QualityMetric
-from anonymise.models import ClassStats, PrivacyModel, sensitive_of
+from anonymise.models import ClassStats, KAnonymity, PrivacyModel, sensitive_of
 
 _EPS = 1e-12
 _CACHE_SIZE = 256
@@ -47,6 +47,24 @@ def node_string(levels: Sequence[int]) -> str:
     '3001311'
     """
     return "".join(str(v) if v < 10 else f"[{v}]" for v in levels)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-D integer array, sorted (``np.unique`` without options).
+
+    A sort and a comparison of neighbours: NumPy 2.4's ``np.unique`` counts distinct integers
+    with a hash table that is several times slower on the arrays the search sorts per node.
+
+    >>> sorted_unique(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
@@ -121,7 +139,10 @@ class NodeEvaluation:
     levels: tuple[int, ...]
     feasible: bool
     suppressed_units: int
-    view: NodeView
+    """Units suppressed; for a node found infeasible early (``feasibility_only``), a lower
+    bound above the limit."""
+    view: NodeView | None
+    """The node's classes (``None`` for a node found infeasible early)."""
     class_units: np.ndarray
     """Units (rows or persons) per class after suppression."""
     active_persons: np.ndarray | None
@@ -157,11 +178,25 @@ class Evaluator:
         for col in self.sensitive:
             ns = data.n_sensitive[col]
             if self.person_mode:
-                pairs = np.unique(data.person * ns + data.sensitive[col])
+                pairs = sorted_unique(data.person * ns + data.sensitive[col])
                 dist = np.bincount(pairs % ns, minlength=ns).astype(np.float64)
             else:
                 dist = np.bincount(data.sensitive[col], weights=data.weight, minlength=ns)
             self.overall[col] = dist / dist.sum()
+        if self.person_mode:
+            # Most persons own a single unit, whose (class, person) pair and (pair, sensitive
+            # value) triple are unique at every node; only the units of persons with several
+            # units need deduplicating (a sort), which keeps each node's sorts small.
+            assert data.person is not None
+            per_person = np.bincount(data.person, minlength=data.n_persons)
+            multi = per_person[data.person] > 1
+            self._single = np.flatnonzero(~multi)
+            self._multi = np.flatnonzero(multi)
+            self._single_person = data.person[self._single]
+            self._multi_person = data.person[self._multi]
+            self._max_units = int(per_person.max(initial=1))
+        # a class with fewer units than the largest k fails whatever else holds
+        self._k = max((m.k for m in self.models if isinstance(m, KAnonymity)), default=0)
         d = len(hs)
         self.codes_t = np.ascontiguousarray(data.codes.T)
         # The base table generalised to every level of every QI, so that a roll-up from the
@@ -212,8 +247,12 @@ class Evaluator:
             ok &= m.class_ok(stats)
         return ok
 
-    def evaluate(self, levels: Sequence[int]) -> NodeEvaluation:
-        """Count the classes of the node ``levels`` and apply models and suppression."""
+    def evaluate(self, levels: Sequence[int], *, feasibility_only: bool = False) -> NodeEvaluation:
+        """Count the classes of the node ``levels`` and apply models and suppression.
+
+        With ``feasibility_only`` (the search), a person-mode node may be reported infeasible as
+        soon as that is certain, without its view (see :meth:`_evaluate_slow`).
+        """
         lv = np.asarray(levels, dtype=np.int64)
         key = tuple(int(x) for x in lv)
         if self.fast:
@@ -223,7 +262,7 @@ class Evaluator:
             view = NodeView(key, class_codes, rows - sup_rows, sup_rows, self.data)
             sup = int(sup_rows.sum())
             return NodeEvaluation(key, sup <= self.limit, sup, view, rows - sup_rows, None)
-        return self._evaluate_slow(key)
+        return self._evaluate_slow(key, feasibility_only=feasibility_only)
 
     def classes_of(self, levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Class codes, row counts, and the class of each distinct-table row, at ``levels``."""
@@ -236,10 +275,26 @@ class Evaluator:
     def _hist(self, cls: np.ndarray, col: np.ndarray, w: np.ndarray, c: int, ns: int) -> np.ndarray:
         return np.bincount(cls * ns + col, weights=w, minlength=c * ns).reshape(c, ns)
 
-    def _evaluate_slow(self, key: tuple[int, ...]) -> NodeEvaluation:
+    def _infeasible(self, key: tuple[int, ...], bound: int) -> NodeEvaluation:
+        empty = np.zeros(0, dtype=np.int64)
+        return NodeEvaluation(key, False, bound, None, empty, None)
+
+    def _evaluate_slow(
+        self, key: tuple[int, ...], *, feasibility_only: bool = False
+    ) -> NodeEvaluation:
         data = self.data
         class_codes, rows, inv = self.classes_of(key)
         c = len(rows)
+        if feasibility_only and self.person_mode and self._k > 1:
+            # Every person with a unit in a class of fewer than k units is suppressed: the
+            # single-unit persons there, and at least 1/max_units of the other units there.
+            units = np.bincount(inv, minlength=c)
+            singles = np.bincount(inv[self._single], minlength=c)
+            small = units < self._k
+            multi_units = int((units - singles)[small].sum())
+            bound = int(singles[small].sum()) + -(-multi_units // self._max_units)
+            if bound > self.limit:
+                return self._infeasible(key, bound)
         if not self.person_mode:
             hist = {
                 col: self._hist(inv, data.sensitive[col], data.weight, c, data.n_sensitive[col])
@@ -253,28 +308,69 @@ class Evaluator:
 
         assert data.person is not None
         n_p = data.n_persons
-        pair_key = inv * n_p + data.person
-        pairs, unit_pair = np.unique(pair_key, return_inverse=True)
-        pair_class, pair_person = pairs // n_p, pairs % n_p
-        triples = {}
+        # Distinct (class, person) pairs: one per single-unit person's unit, plus the sorted
+        # distinct pairs of the multi-unit persons' units (see __init__).
+        single, multi = self._single, self._multi
+        n_single = len(single)
+        pair_key = inv[multi] * n_p + self._multi_person
+        multi_pairs: np.ndarray | None = None
+        multi_triples: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for col in self.sensitive:
+            # distinct (class, person, value) keys, sorted; the distinct pairs and each
+            # triple's pair follow from the sorted keys without another sort
             ns = data.n_sensitive[col]
-            t = np.unique(unit_pair * ns + data.sensitive[col])
-            triples[col] = (t // ns, t % ns, ns)
+            t = sorted_unique(pair_key * ns + data.sensitive[col][multi])
+            t_pair = t // ns
+            if multi_pairs is None:
+                first = np.ones(len(t_pair), dtype=bool)
+                first[1:] = t_pair[1:] != t_pair[:-1]
+                multi_pairs = t_pair[first]
+                index = np.cumsum(first) - 1
+            else:
+                index = np.searchsorted(multi_pairs, t_pair)
+            multi_triples[col] = (index, t % ns)
+        if multi_pairs is None:
+            multi_pairs = sorted_unique(pair_key)
+        pair_class = np.concatenate([inv[single], multi_pairs // n_p])
+        pair_person = np.concatenate([self._single_person, multi_pairs % n_p])
+        triples = {}
+        for col, (index, value) in multi_triples.items():
+            ns = data.n_sensitive[col]
+            tp = np.concatenate([np.arange(n_single), n_single + index])
+            tv = np.concatenate([data.sensitive[col][single], value])
+            triples[col] = (tp, pair_class[tp] * ns + tv, ns)
+        # First pass over every class; then, as persons of failing classes are suppressed,
+        # only the classes that lose one of their persons are counted down and checked again.
+        size = np.bincount(pair_class, minlength=c)
+        hist = {
+            col: np.bincount(cell, minlength=c * ns).reshape(c, ns).astype(np.float64)
+            for col, (_, cell, ns) in triples.items()
+        }
+        ok = self._check(ClassStats(size=size, hist=hist, overall=self.overall))
+        bad = ~ok & (size > 0)
         active = np.ones(n_p, dtype=bool)
+        pa = np.ones(len(pair_class), dtype=bool)
         while True:
-            pa = active[pair_person]
-            size = np.bincount(pair_class[pa], minlength=c)
-            hist = {}
-            for col, (tp, tv, ns) in triples.items():
-                ta = pa[tp]
-                hist[col] = self._hist(pair_class[tp][ta], tv[ta], np.ones(ta.sum()), c, ns)
-            ok = self._check(ClassStats(size=size, hist=hist, overall=self.overall))
-            bad = ~ok & (size > 0)
             drop = pa & bad[pair_class]
             if not drop.any():
                 break
             active[pair_person[drop]] = False
+            if feasibility_only and n_p - int(active.sum()) > self.limit:
+                return self._infeasible(key, n_p - int(active.sum()))  # only grows from here
+            gone = pa & ~active[pair_person]  # every pair of a newly suppressed person
+            pa &= ~gone
+            gone_class = pair_class[gone]
+            np.subtract.at(size, gone_class, 1)
+            for col, (tp, cell, _) in triples.items():
+                np.subtract.at(hist[col].reshape(-1), cell[gone[tp]], 1.0)
+            touched = sorted_unique(gone_class)
+            sub = ClassStats(
+                size=size[touched],
+                hist={col: h[touched] for col, h in hist.items()},
+                overall=self.overall,
+            )
+            bad = np.zeros(c, dtype=bool)
+            bad[touched] = ~self._check(sub) & (size[touched] > 0)
         unit_active = active[data.person]
         kept_rows = np.bincount(inv, weights=data.weight * unit_active, minlength=c)
         sup_rows = rows - kept_rows
@@ -336,13 +432,14 @@ def optimal_search(
 
     def visit(j: int) -> bool:
         nonlocal best, best_key, checked
-        ev = evaluator.evaluate(nodes[j])
+        ev = evaluator.evaluate(nodes[j], feasibility_only=True)
         checked += 1
         if not ev.feasible:
             status[(nodes <= nodes[j]).all(axis=1)] = 2
             return False
         status[(nodes >= nodes[j]).all(axis=1) & (status == 0)] = 1
         status[j] = 3
+        assert ev.view is not None
         score = metric.value(ev.view)
         key = (score, int(height[j]), ev.levels)
         if score < best_key[0] - _EPS or (

@@ -22,7 +22,7 @@ import numpy as np
 
 from anonymise.encode import EncodedData
 from anonymise.models import ClassStats, PrivacyModel, sensitive_of
-from anonymise.search import group_codes
+from anonymise.search import group_codes, sorted_unique
 
 STAR = -1
 """The code of a locally suppressed cell in the published codes."""
@@ -48,8 +48,14 @@ def _units_per_group(
     """Units (rows, or distinct persons) per group among units where ``mask`` holds."""
     if data.person is None:
         return np.bincount(group[mask], weights=data.weight[mask], minlength=n_groups)
-    pairs = np.unique(group[mask] * data.n_persons + data.person[mask])
-    return np.bincount(pairs // data.n_persons, minlength=n_groups).astype(np.float64)
+    g, p = group[mask], data.person[mask]
+    # a person with one unit is one distinct (group, person) pair as it is; only the units of
+    # persons with several need deduplicating (a sort of a few percent of the units)
+    multi = np.bincount(p, minlength=data.n_persons)[p] > 1
+    out = np.bincount(g[~multi], minlength=n_groups)
+    pairs = sorted_unique(g[multi] * data.n_persons + p[multi])
+    out += np.bincount(pairs // data.n_persons, minlength=n_groups)
+    return out.astype(np.float64)
 
 
 def _group_published(codes: np.ndarray, cards: Sequence[int]) -> tuple[np.ndarray, int]:
@@ -77,7 +83,7 @@ def enforce(
     person_active = None
     if data.person is not None:
         person_active = np.ones(data.n_persons, dtype=bool)
-        person_active[np.unique(data.person[~active])] = False
+        person_active[data.person[~active]] = False
     while True:
         size = _units_per_group(group, active, data, n_groups)
         hist = {}

@@ -83,17 +83,26 @@ def frequency_table(
     df = _prepare(lf, dims, extra)
     dimensions = _dimensions(df, dims, hierarchies)
     names = list(dims)
-    exploded = _explode(df.lazy(), dimensions)
     count = pl.col(person_column).n_unique() if person_column else pl.len()
-    cells = (
-        exploded.group_by(names)
-        .agg(count.cast(pl.Int64).alias("contributors"))
-        .with_columns(
-            value=pl.col("contributors").cast(pl.Float64),
-            top=pl.lit([], pl.List(pl.Float64)),
+    leaves = df.group_by(names).agg(count.cast(pl.Int64).alias("contributors"))
+    if person_column is None or leaves["contributors"].sum() == df[person_column].n_unique():
+        # Additive (no person in two leaf cells): a margin counts the persons of its leaves,
+        # so the leaf counts are summed up the hierarchies instead of exploding every row.
+        counted = (
+            _explode(leaves.lazy(), dimensions)
+            .group_by(names)
+            .agg(pl.col("contributors").sum().cast(pl.Int64))
         )
-        .collect()
-    )
+    else:
+        counted = (
+            _explode(df.lazy(), dimensions)
+            .group_by(names)
+            .agg(count.cast(pl.Int64).alias("contributors"))
+        )
+    cells = counted.with_columns(
+        value=pl.col("contributors").cast(pl.Float64),
+        top=pl.lit([], pl.List(pl.Float64)),
+    ).collect()
     return Table(
         name=name or "freq_" + "_".join(dims),
         kind="frequency",

@@ -1,6 +1,7 @@
 """Pseudonymised -> anonymised: k-anonymous research microdata per person, one release at a time.
 
-Pure functions on polars frames (no Dagster, no DuckDB). :func:`anonymise_release` does:
+Pure functions on polars frames (no Dagster, no DuckDB; :func:`bridge_scores_sql` only writes
+the SQL text of the one derivation the pipeline runs in DuckDB). :func:`anonymise_release` does:
 
 1. **Exclusions.** Every person who objected to research in any episode
    (``objects_to_research``) is dropped with all their episodes, and so is every person in
@@ -20,14 +21,16 @@ Pure functions on polars frames (no Dagster, no DuckDB). :func:`anonymise_releas
    text or pseudonym anywhere): ``persons``, ``episodes``, ``bridge_scores``, ``goals``,
    ``case_problems``, ``income_sources``, ``outcomes``. Dates become whole months since intake,
    bucketed by ``config.month_buckets`` (the bucket's lower bound; the last bucket is open, so
-   with the default buckets ``36`` means "36 months or more"); amounts become bands.
+   with the default buckets ``36`` means "36 months or more"); amounts become bands. The Bridge
+   scores (tens of millions of rows) can be left out (``leave_out``) and derived from
+   :attr:`AnonymisedRelease.episode_keys` by :func:`bridge_scores_sql` instead: same frame.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,8 +146,12 @@ class RecordedDistinctLDiversity(PrivacyModel):
 
     def class_ok(self, stats: ClassStats) -> np.ndarray:
         h = self._hist(stats)
-        known = np.delete(h, self.order.index(self.unknown), axis=1)
-        return ((known > 0).sum(axis=1) >= self.l) | (known.sum(axis=1) == 0)
+        u = self.order.index(self.unknown)
+        # the unknown column subtracted instead of deleted: no copy of the (classes × values)
+        # histogram per node evaluated
+        distinct_known = (h > 0).sum(axis=1) - (h[:, u] > 0)
+        known_total = h.sum(axis=1) - h[:, u]
+        return (distinct_known >= self.l) | (known_total == 0)
 
 
 # --------------------------------------------------------------------------- bands
@@ -246,6 +253,10 @@ class AnonymisedRelease:
     result: AnonymisationResult
     config: AnonymisationConfig
     figures: dict[str, Any] = field(default_factory=dict)
+    episode_keys: pl.DataFrame | None = field(default=None, repr=False)
+    """Steward only (holds pseudonyms; never published): each published episode's
+    ``episode_pseudonym``, ``person_id``, ``episode_id`` and ``start_date``, for deriving a left
+    out entity elsewhere (:func:`bridge_scores_sql`)."""
 
     def __getitem__(self, entity: str) -> pl.DataFrame:
         return self.tables[entity]
@@ -405,11 +416,15 @@ def research_record(
     return rec
 
 
-def _surrogates(values: pl.Series, name: str, rng: np.random.Generator) -> pl.DataFrame:
-    """Distinct values (sorted, so independent of input order) -> a random permutation of 1..n."""
-    distinct = values.unique().sort()
-    ids = rng.permutation(len(distinct)).astype(np.int64) + 1
-    return pl.DataFrame({values.name: distinct, name: pl.Series(ids, dtype=pl.Int64)})
+def _surrogates(values: pl.Series, name: str, rng: np.random.Generator) -> pl.Series:
+    """Each value's surrogate: the distinct values, in sorted order (so independent of input
+    order), get a random permutation of 1..n. Aligned with ``values`` (no join needed)."""
+    if values.null_count():
+        raise ValueError(f"{values.name}: {values.null_count()} row(s) without a pseudonym")
+    rank = values.rank("dense").to_numpy() - 1  # position of the value among the sorted ones
+    n = int(rank.max()) + 1 if len(rank) else 0
+    ids = rng.permutation(n).astype(np.int64) + 1
+    return pl.Series(name, ids[rank], dtype=pl.Int64)
 
 
 def anonymise_release(
@@ -418,8 +433,14 @@ def anonymise_release(
     config: AnonymisationConfig,
     release_seed: int,
     exclude_person_pseudonyms: Iterable[str] | pl.Series | None = None,
+    leave_out: Collection[str] = (),
 ) -> AnonymisedRelease:
     """The pseudonymised tables (entity -> frame) -> one k-anonymous release (module docstring).
+
+    Entities in ``leave_out`` (only ``bridge_scores`` can be) are not derived here and are
+    absent from the result's tables: the caller derives them from
+    :attr:`AnonymisedRelease.episode_keys` (the pipeline does so in DuckDB with
+    :func:`bridge_scores_sql`, which gives the same frame).
 
     Raises :class:`anonymise.NoSolutionError` when no generalisation satisfies the models within
     the suppression limit, and :class:`anonymise.HierarchyError` when data hold a value a
@@ -476,14 +497,13 @@ def anonymise_release(
     rng = np.random.default_rng(release_seed)
     person_ids = _surrogates(published[PERSON], "person_id", rng)
     episode_ids = _surrogates(published[EPISODE], "episode_id", rng)
-    keys = (
-        published.select(PERSON, EPISODE, "start_date")
-        .join(person_ids, on=PERSON)
-        .join(episode_ids, on=EPISODE)
-    )
+    keys = published.select(PERSON, EPISODE, "start_date").with_columns(person_ids, episode_ids)
 
     # (e) microdata
-    frames = _microdata(published, keys, tables, config)
+    unknown = set(leave_out) - {"bridge_scores"}
+    if unknown:
+        raise ValueError(f"only bridge_scores can be left out, not {sorted(unknown)}")
+    frames = _microdata(published, keys, tables, config, leave_out=set(leave_out))
     n_in = persons.select(pl.col(PERSON).n_unique()).item()
     figures = {
         "persons_in": int(n_in),
@@ -498,7 +518,114 @@ def anonymise_release(
         "area_division_year": config.area_division_year,
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    return AnonymisedRelease(tables=frames, result=result, config=config, figures=figures)
+    return AnonymisedRelease(
+        tables=frames,
+        result=result,
+        config=config,
+        figures=figures,
+        episode_keys=keys.select(EPISODE, "person_id", "episode_id", "start_date"),
+    )
+
+
+SCORE_COLUMNS: tuple[str, ...] = (
+    "person_id",
+    "episode_id",
+    "domain",
+    "level",
+    "months_since_intake",
+    "measurement_no",
+)
+"""Columns of the ``bridge_scores`` microdata, in order."""
+SCORE_ORDER: tuple[str, ...] = (
+    "episode_id",
+    "measurement_no",
+    "domain",
+    "level",
+    "months_since_intake",
+)
+"""Row order of ``bridge_scores`` (nulls first): every column but the person, so the order is
+the same whatever engine sorts."""
+
+
+def bridge_scores_frame(
+    scores: pl.DataFrame, keys: pl.DataFrame, buckets: Sequence[int]
+) -> pl.DataFrame:
+    """The ``bridge_scores`` microdata with polars: the scores of published episodes (``keys``:
+    ``episode_pseudonym``, ``person_id``, ``episode_id``, ``start_date``) with the measurement's
+    number within the episode (dense rank of its date) and its months since intake (bucketed),
+    sorted by :data:`SCORE_ORDER`. :func:`bridge_scores_sql` is the same in DuckDB."""
+    start = pl.col("start_date")
+    joined = scores.join(
+        keys.select(EPISODE, "person_id", "episode_id", "start_date"), on=EPISODE, how="inner"
+    )
+    return (
+        joined.with_columns(
+            pl.col("measured_on").rank("dense").over(EPISODE).cast(pl.Int16).alias("measurement_no")
+        )
+        .select(
+            "person_id",
+            "episode_id",
+            "domain",
+            "level",
+            month_bucket(months_between(start, pl.col("measured_on")), buckets).alias(
+                "months_since_intake"
+            ),
+            "measurement_no",
+        )
+        .sort(*SCORE_ORDER, nulls_last=False)
+    )
+
+
+def _sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_month_bucket(months: str, buckets: Sequence[int]) -> str:
+    """SQL of :func:`month_bucket` (SMALLINT; NULL stays NULL, below the first bound -> it)."""
+    whens = " ".join(f"when {months} >= {int(b)} then {int(b)}" for b in reversed(buckets[1:]))
+    return f"(case when {months} is null then null {whens} else {int(buckets[0])} end)::smallint"
+
+
+def _sql_months_between(start: str, end: str) -> str:
+    """SQL of :func:`months_between` (whole calendar months; NULL if either date is)."""
+    return (
+        f"((year({end}) - year({start})) * 12 + month({end}) - month({start}) "
+        f"- (day({end}) < day({start}))::integer)"
+    )
+
+
+def bridge_scores_sql(
+    config: AnonymisationConfig, *, scores: str, keys: str, ordered: bool = True
+) -> str:
+    """DuckDB SQL of the ``bridge_scores`` microdata: exactly what :func:`anonymise_release`
+    computes with polars when it is given the scores (same rows, values and types; the same
+    order when ``ordered``, else the order the engine produces).
+
+    ``scores`` names the pseudonymised scores (``episode_pseudonym``, ``measured_on``,
+    ``domain`` (text or a DuckDB ``ENUM``), ``level``); ``keys`` the release's episode keys
+    (:attr:`AnonymisedRelease.episode_keys`). The pipeline runs it in DuckDB so that the largest
+    table (tens of millions of rows) never passes through Python. A test holds the two equal.
+    """
+    months = _sql_months_between("start_date", "measured_on")
+    # the string join first, then everything on the integer episode id; the dense rank of the
+    # measurement date within the episode (a missing date has none)
+    rank = (
+        "case when measured_on is null then null else dense_rank() over "
+        "(partition by episode_id, measured_on is null order by measured_on) end::smallint"
+    )
+    dropped = set(config.dropped_columns)
+    columns = [c for c in SCORE_COLUMNS if c not in dropped]
+    order = ", ".join(f"{_sql_ident(c)} nulls first" for c in SCORE_ORDER if c in columns)
+    return (
+        f"select {', '.join(_sql_ident(c) for c in columns)} from ("
+        f"select person_id, episode_id, domain, level, "
+        f"{_sql_month_bucket(months, config.month_buckets)} as months_since_intake, "
+        f"{rank} as measurement_no from ("
+        f"select k.person_id, k.episode_id, k.start_date, s.measured_on, "
+        f"s.domain::varchar as domain, s.level "
+        f"from {scores} s join {keys} k on s.episode_pseudonym = k.episode_pseudonym))"
+        + (f" order by {order}" if order and ordered else "")
+    )
 
 
 def _microdata(
@@ -506,6 +633,8 @@ def _microdata(
     keys: pl.DataFrame,
     tables: Mapping[str, pl.DataFrame],
     config: AnonymisationConfig,
+    *,
+    leave_out: Collection[str] = (),
 ) -> dict[str, pl.DataFrame]:
     buckets = config.month_buckets
     qis = list(config.quasi_identifiers)
@@ -513,8 +642,9 @@ def _microdata(
     start = pl.col("start_date")
     ids = keys.select(EPISODE, "person_id", "episode_id", "start_date")
 
+    # keys are row-aligned with published (one row per published episode)
     episodes = (
-        published.join(ids.drop("start_date"), on=EPISODE)
+        published.with_columns(keys["person_id"], keys["episode_id"])
         .with_columns(
             month_bucket(months_between(start, pl.col("end_date")), buckets).alias(
                 "duration_months"
@@ -565,21 +695,13 @@ def _microdata(
             return pl.DataFrame(schema={EPISODE: pl.String(), "person_id": pl.Int64()})
         return df.join(ids, on=EPISODE, how="inner")
 
-    scores = rows("bridge_scores")
-    if "measured_on" in scores.columns:
-        scores = scores.with_columns(
-            pl.col("measured_on").rank("dense").over(EPISODE).cast(pl.Int16).alias("measurement_no")
-        ).select(
-            "person_id",
-            "episode_id",
-            "domain",
-            "level",
-            month_bucket(months_between(start, pl.col("measured_on")), buckets).alias(
-                "months_since_intake"
-            ),
-            "measurement_no",
-        )
-        scores = scores.sort("episode_id", "measurement_no", "domain")
+    scores = None
+    if "bridge_scores" not in leave_out:
+        source = tables.get("bridge_scores")
+        if source is not None and "measured_on" in source.columns:
+            scores = bridge_scores_frame(source, keys, buckets)
+        else:
+            scores = rows("bridge_scores")
 
     goals = rows("goals")
     if "set_on" in goals.columns:
@@ -639,4 +761,8 @@ def _microdata(
         "outcomes": outcomes,
     }
     dropped = set(config.dropped_columns)
-    return {e: df.drop([c for c in df.columns if c in dropped]) for e, df in out.items()}
+    return {
+        e: df.drop([c for c in df.columns if c in dropped])
+        for e, df in out.items()
+        if df is not None
+    }

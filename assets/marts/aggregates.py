@@ -176,66 +176,128 @@ def _known(col: str) -> pl.Expr:
     return pl.when(v.is_null() | (v == "*")).then(pl.lit(UNKNOWN)).otherwise(v).alias(col)
 
 
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def _columns(frame: Frame) -> list[str]:
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+
+
+def _has_rows(frame: Frame | None) -> bool:
+    if frame is None:
+        return False
+    if isinstance(frame, pl.LazyFrame):
+        return frame.select(pl.len()).collect().item() > 0
+    return frame.height > 0
+
+
 def latest_episodes(
-    persons: pl.DataFrame, config: AggregateConfig, scores: pl.DataFrame | None = None
+    persons: pl.DataFrame, config: AggregateConfig, scores: Frame | None = None
 ) -> pl.DataFrame:
     """One row per person: their most recent episode with its aggregate coordinates.
 
     Ties are broken on content only (every published attribute, then an order-free hash of the
     episode's Bridge scores), never on the release's random surrogate ids: two releases of the
-    same data must publish the same cells, or their difference would disclose something.
+    same data must publish the same cells, or their difference would disclose something. The
+    scores' hash is computed only for the episodes that tie on every attribute (it decides
+    nothing elsewhere), so the scores (a frame, or a lazy scan of a large file) are read once.
     """
     area, _ = _area_leaf(config)
     content = [c for c in persons.columns if c not in ("person_id", "episode_id")]
     ranked = persons.lazy()
-    if scores is not None and scores.height:
-        score_cols = [c for c in scores.columns if c not in ("person_id", "episode_id")]
+    tied = (
+        persons.lazy()
+        .filter(pl.len().over(["person_id", "intake_period", *content]) > 1)
+        .select("episode_id")
+        .collect()["episode_id"]
+    )
+    if scores is not None and tied.len():
+        score_cols = [c for c in _columns(scores) if c not in ("person_id", "episode_id")]
         fingerprint = (
             scores.lazy()
+            .filter(pl.col("episode_id").is_in(tied.implode()))
             .select("episode_id", pl.struct(score_cols).hash(seed=11).alias("_h"))
             .group_by("episode_id")
             .agg(pl.col("_h").sum().alias("_scores_hash"))
         )
         ranked = ranked.join(fingerprint, on="episode_id", how="left")
         content.append("_scores_hash")
+    # only persons with several episodes need ranking; the rest have their one episode
+    several = pl.len().over("person_id") > 1
+    ranked = pl.concat(
+        [
+            ranked.filter(~several),
+            ranked.filter(several)
+            .sort(["person_id", "intake_period", *content], nulls_last=False)
+            .group_by("person_id", maintain_order=True)
+            .last(),
+        ],
+        how="diagonal_relaxed",
+    ).sort("person_id")
+    return ranked.select(
+        "person_id",
+        "episode_id",
+        area,
+        _year("intake_period").alias("intake_year"),
+        _known("organisation"),
+        _known("programme"),
+        _known("end_reason"),
+    ).collect()
+
+
+def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
+    """Per person and domain, the level of their latest measurement in their latest episode
+    (highest ``measurement_no``, then ``months_since_intake``, then ``level``; a missing value
+    ranks lowest), with the person's coordinates.
+
+    The three are packed into one integer and its maximum taken per group: one pass, no sort.
+    Each is a 16-bit integer (a strict cast: anything larger fails loudly), shifted to 1..2**16
+    with a missing value as 0, in 17 bits.
+    """
+    bits, shift = 17, 1 << 15
+    key = pl.lit(0, dtype=pl.Int64)
+    for col in ("measurement_no", "months_since_intake", "level"):
+        v = (pl.col(col).cast(pl.Int16, strict=True).cast(pl.Int64) + shift + 1).fill_null(0)
+        key = key * (1 << bits) + v
+    level = pl.col("_k") % (1 << bits) - shift - 1
+    # an episode id belongs to one person, and each person has one latest episode: filtering
+    # on the episode alone and grouping per episode is the same as per (person, episode)
     return (
-        ranked.sort(["person_id", "intake_period", *content], nulls_last=False)
-        .group_by("person_id", maintain_order=True)
-        .last()
+        scores.lazy()
+        .filter(pl.col("episode_id").is_in(latest["episode_id"].implode()))
+        .group_by(["episode_id", "domain"])
+        .agg(key.max().alias("_k"))
+        .join(latest.lazy(), on="episode_id")
         .select(
             "person_id",
-            "episode_id",
-            area,
-            _year("intake_period").alias("intake_year"),
-            _known("organisation"),
-            _known("programme"),
-            _known("end_reason"),
+            "domain",
+            pl.when(pl.col("_k") % (1 << bits) > 0).then(level.cast(pl.String)).alias("level"),
+            *[c for c in latest.columns if c not in ("person_id", "episode_id")],
         )
         .collect()
     )
 
 
-def build_tables(frames: Mapping[str, pl.DataFrame], config: AggregateConfig) -> TableSet | None:
-    """The linked frequency tables of a release (``None`` when there is nobody to count)."""
+def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableSet | None:
+    """The linked frequency tables of a release (``None`` when there is nobody to count).
+
+    ``frames["persons"]`` is a frame; the scores and goals may be lazy (e.g. scans of the
+    release candidate's files), and are then read without being held in memory whole.
+    """
     persons = frames["persons"]
+    assert isinstance(persons, pl.DataFrame)
     if persons.height == 0:
         return None
-    latest = latest_episodes(persons, config, frames.get("bridge_scores"))
+    scores = frames.get("bridge_scores")
+    if not _has_rows(scores):
+        scores = None
+    latest = latest_episodes(persons, config, scores)
     _, area_h = _area_leaf(config)
     hier_area = {"area": area_h} if area_h else {}
     level_h = {lv: TOTAL for lv in LEVELS}
     tables = []
-    scores = frames.get("bridge_scores")
-    if scores is not None and scores.height:
-        last = (
-            scores.lazy()
-            .join(latest.lazy(), on=["person_id", "episode_id"], how="inner")
-            .sort(["measurement_no", "months_since_intake", "level"])
-            .group_by(["person_id", "domain"], maintain_order=True)
-            .last()
-            .with_columns(pl.col("level").cast(pl.String))
-            .collect()
-        )
+    if scores is not None:
+        last = _latest_levels(scores, latest)
         for domain in sorted(last["domain"].unique().to_list()):
             tables.append(
                 frequency_table(
@@ -248,7 +310,8 @@ def build_tables(frames: Mapping[str, pl.DataFrame], config: AggregateConfig) ->
                 )
             )
     goals = frames.get("goals")
-    if goals is not None and goals.height:
+    if _has_rows(goals):
+        assert goals is not None
         reached = (
             goals.lazy()
             .join(latest.lazy(), on=["person_id", "episode_id"], how="inner")
@@ -299,7 +362,7 @@ def _empty(name: str) -> pl.DataFrame:
 
 
 def protect_aggregates(
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, Frame],
     *,
     config: AggregateConfig | None = None,
     release_id: str,

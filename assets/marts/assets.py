@@ -2,19 +2,26 @@
 atomically only when every blocking privacy check passes on the finished file.
 
 The checks run on the temporary file before the swap (``validate_before_swap``): no
-identifier-like column or value in any mart (Great Expectations), k per person on the published
-quasi-identifiers (Great Expectations custom expectation), every published aggregate count at
-least the threshold or suppressed, and the attacker's-LP audit of secondary suppression over all
-linked tables and earlier releases. A failing check vetoes the swap: the previous release stays.
+identifier-like column or value in any mart (Great Expectations on every distinct value, listed
+by DuckDB), k per person on the published quasi-identifiers (one SQL ``group by``, Great
+Expectations on the per-class counts), every published aggregate count at least the threshold
+or suppressed, and the attacker's-LP audit of secondary suppression over all linked tables and
+earlier releases. A failing check vetoes the swap: the previous release stays.
+
+The microdata go from the candidate's Parquet files into research.duckdb through DuckDB alone;
+Python holds only the episodes and goals (for the aggregates), never the Bridge scores.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from assets.marts.aggregates import AggregateConfig, protect_aggregates
 from assets.marts.build import ReleaseInfo, ReleaseVetoedError, build_research_database
@@ -26,8 +33,8 @@ from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.suites.marts import (
     expect_cells_protected,
-    expect_k_anonymous_per_person,
-    expect_no_identifier_like_values,
+    expect_k_anonymous_in_duckdb,
+    expect_no_identifier_like_values_in_duckdb,
 )
 
 MICRODATA = [n for n, d in CATALOGUE.items() if d.kind == "microdata"]
@@ -46,17 +53,26 @@ ANONYMISED_DEPS = [
 def privacy_checks(
     path: Path, *, quasi_identifiers: Sequence[str], k: int, threshold: int, audit_ok: bool
 ) -> dict[tuple[str, str], CheckOutcome]:
-    """Every blocking privacy check, run on a finished (not yet published) research database."""
+    """Every blocking privacy check, run on a finished (not yet published) research database.
+
+    The microdata checks run in DuckDB (distinct values, per-class counts); only the small
+    aggregate tables are read into Python.
+    """
     out: dict[tuple[str, str], CheckOutcome] = {}
     with duckdb.connect(str(path), read_only=True) as con:
+        identifiers = expect_no_identifier_like_values_in_duckdb(con, MICRODATA)
         for table in MICRODATA:
-            df = con.execute(f'select * from "{table}"').pl()
-            out[(table, "no_identifier_like_values")] = expect_no_identifier_like_values(df)
-            if table == "mart_persons":
-                qis = [q for q in quasi_identifiers if q in df.columns]
-                out[(table, "k_anonymous_per_person")] = expect_k_anonymous_per_person(
-                    df, qis, "person_id", k
-                )
+            out[(table, "no_identifier_like_values")] = identifiers[table]
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = 'mart_persons'"
+            ).fetchall()
+        }
+        qis = [q for q in quasi_identifiers if q in columns]
+        out[("mart_persons", "k_anonymous_per_person")] = expect_k_anonymous_in_duckdb(
+            con, "mart_persons", qis, "person_id", k
+        )
         for table in AGGREGATES:
             df = con.execute(f'select * from "{table}"').pl()
             out[(table, "cells_protected")] = expect_cells_protected(
@@ -72,15 +88,36 @@ def privacy_checks(
     return out
 
 
-def snapshot_id(frames: dict[str, pl.DataFrame]) -> str:
+def _row_hash_sum(frame: pl.DataFrame | Path) -> int:
+    """Sum (mod 2**64) of the row hashes of every non-id column; a Parquet file is read one
+    row group at a time."""
+    if isinstance(frame, pl.DataFrame):
+        cols = [c for c in frame.columns if c not in ("person_id", "episode_id")]
+        if not cols or not frame.height:
+            return 0
+        return int(frame.select(cols).hash_rows(seed=7).sum())
+    cols = [c for c in pq.read_schema(frame).names if c not in ("person_id", "episode_id")]
+    if not cols:
+        return 0
+    total = 0
+    file = pq.ParquetFile(frame)
+    for i in range(file.num_row_groups):
+        part = pl.from_arrow(file.read_row_group(i, columns=cols))
+        assert isinstance(part, pl.DataFrame)
+        if part.height:
+            total = (total + int(part.hash_rows(seed=7).sum())) % 2**64
+    return total
+
+
+def snapshot_id(frames: Mapping[str, pl.DataFrame | Path]) -> str:
     """A fingerprint of the released records that ignores the release's random surrogate ids
-    (an order-free sum of row hashes over every non-id column)."""
+    (an order-free sum of row hashes over every non-id column). Frames or Parquet files: the
+    same records give the same fingerprint either way."""
     total = 0
     for name in sorted(frames):
-        df = frames[name]
-        cols = [c for c in df.columns if c not in ("person_id", "episode_id")]
-        if cols and df.height:
-            total = (total * 1_000_003 + int(df.select(cols).hash_rows(seed=7).sum())) % 2**60
+        part = _row_hash_sum(frames[name])
+        if part:
+            total = (total * 1_000_003 + part) % 2**60
     return f"{total:015x}"
 
 
@@ -112,18 +149,38 @@ def mart_tables(
     pseudonym_key: PseudonymKey,
 ):
     """Protect the aggregates, build research.duckdb, check it, and swap it in."""
-    candidate = release.read_candidate()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        timings[name] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+
+    files = release.candidate_files()
     summary = release.read_summary()
     config = release.config()
-    frames = {**candidate, "persons": candidate["episodes"]}  # the QI record, one row per episode
+    episodes = pl.read_parquet(files["episodes"])  # the QI record, one row per episode
+    # mart sources: the candidate's files (DuckDB reads them); mart_persons is the QI record
+    sources: dict[str, pl.DataFrame | Path] = {**files, "persons": files["episodes"]}
     release_id = f"R{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
     # Earlier releases are linked into the suppression model and its audit when they describe
     # the same population (same data snapshot). A release on changed data starts a new ledger
     # series: cell identities do not carry over when the people behind them changed, and the
     # differencing of snapshots (new arrivals) is not something cell suppression can model.
-    ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(frames)}")
+    ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(sources)}")
+    lap("read_and_snapshot")
+    agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {"persons": episodes}
+    if "bridge_scores" in files:
+        agg_frames["bridge_scores"] = pl.scan_parquet(files["bridge_scores"])
+    if "goals" in files:
+        agg_frames["goals"] = pl.read_parquet(files["goals"])
     agg_config = AggregateConfig(threshold=release.threshold)
-    aggregates = protect_aggregates(frames, config=agg_config, release_id=release_id, ledger=ledger)
+    aggregates = protect_aggregates(
+        agg_frames, config=agg_config, release_id=release_id, ledger=ledger
+    )
+    del agg_frames, episodes
+    lap("aggregates")
     outcomes: dict[tuple[str, str], CheckOutcome] = {}
 
     def validate(path: Path) -> list[str]:
@@ -155,7 +212,7 @@ def mart_tables(
     try:
         report = build_research_database(
             target,
-            frames=frames,
+            frames=sources,
             aggregates=aggregates,
             release=info,
             previous=target if target.exists() else None,
@@ -165,6 +222,10 @@ def mart_tables(
     except ReleaseVetoedError as exc:
         vetoed = list(exc.reasons)
         context.log.error(f"release {release_id} vetoed; the previous release stays: {vetoed}")
+    lap("build_and_checks")
+    if report is not None:
+        timings |= {f"build_{k}": v for k, v in report.steps.items()}
+    context.log.info(f"mart_tables timings (s): {json.dumps(timings)}")
     published = aggregates.published()
     for table in [*MICRODATA, *AGGREGATES]:
         meta: dict[str, dg.RawMetadataValue] = {
@@ -187,6 +248,7 @@ def mart_tables(
                 "loss": info.information_loss,
                 "primary_cells": aggregates.n_primary,
                 "secondary_cells": aggregates.n_secondary,
+                "timings": dg.MetadataValue.json(timings),
             }
         checks = [
             check_result(

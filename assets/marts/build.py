@@ -1,7 +1,8 @@
 """Build ``research.duckdb``: the one file analysts get, written whole or not at all.
 
 :func:`build_research_database` writes every table of the catalogue into a temporary file next to
-the target (same folder, so the final rename is atomic), documents every table and column with
+the target (same folder, so the final rename is atomic; microdata straight from the release
+candidate's Parquet files, read by DuckDB), documents every table and column with
 ``COMMENT ON`` and in ``data_dictionary``, records the release in ``meta_release`` and
 ``release_ledger`` (both accumulating over releases), checkpoints and closes the file, lets the
 caller's ``validate_before_swap`` hook (the blocking privacy checks) veto it, and only then
@@ -17,6 +18,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +37,12 @@ from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA, published_rows
 
 Validator = Callable[[Path], Sequence[str]]
 """Receives the finished temporary file; returns reasons to refuse the swap (empty = go)."""
+
+MEMORY_LIMIT = "4GB"
+"""Memory DuckDB may use while building the research database before it spills."""
+
+UNORDERED_MARTS = frozenset({"mart_bridge_scores"})
+"""Marts whose candidate rows are in no particular order (DuckDB derives them in parallel)."""
 
 MAX_CODES = 4096
 """String columns with at most this many distinct values are shipped to DuckDB as integer codes."""
@@ -192,11 +200,14 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove temporary files of builds that died (their process is gone); returns them."""
     removed = []
-    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"(\d+)-[0-9a-f]+(\.wal)?$")
+    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"(\d+)-[0-9a-f]+(\.wal|\.tmp)?$")
     for p in target.parent.glob(f".{target.name}.tmp-*"):
         m = pattern.match(p.name)
         if m and not _pid_alive(int(m.group(1))):
-            p.unlink(missing_ok=True)
+            if p.is_dir():  # DuckDB's spill folder of a build that died
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
             removed.append(p)
     return removed
 
@@ -204,6 +215,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
 def _remove(tmp: Path) -> None:
     for p in (tmp, tmp.with_name(tmp.name + ".wal")):
         p.unlink(missing_ok=True)
+    shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)
 
 
 def _load_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> None:
@@ -233,24 +245,53 @@ def _load_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) ->
         con.unregister(view)
 
 
-def _mart_frame(doc: TableDoc, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    if doc.source not in frames:
-        raise KeyError(f"{doc.name}: input frame {doc.source!r} is missing")
-    df = frames[doc.source].rename(
-        {k: v for k, v in doc.renames.items() if k in frames[doc.source].columns}
-    )
-    extra = [c for c in df.columns if c not in doc.columns]
+def _check_columns(doc: TableDoc, columns: Sequence[str]) -> None:
+    """Refuse an input whose columns (after the catalogue's renames) are not exactly the
+    documented ones."""
+    extra = [c for c in columns if c not in doc.columns]
     if extra:
         raise ValueError(
             f"{doc.name}: columns {extra} are not documented in assets/marts/catalogue.py; "
             "describe them there (or drop them) before they can be released"
         )
-    missing = [c for c in doc.columns if c not in df.columns]
+    missing = [c for c in doc.columns if c not in columns]
     if missing:
         raise ValueError(f"{doc.name}: documented columns {missing} are missing from the input")
+
+
+def _mart_frame(doc: TableDoc, frames: Mapping[str, pl.DataFrame | Path]) -> pl.DataFrame:
+    if doc.source not in frames:
+        raise KeyError(f"{doc.name}: input frame {doc.source!r} is missing")
+    source = frames[doc.source]
+    assert isinstance(source, pl.DataFrame)
+    df = source.rename({k: v for k, v in doc.renames.items() if k in source.columns})
+    _check_columns(doc, df.columns)
     return df.select(
         pl.col(c).cast(pl.String) if df[c].dtype == pl.Null else pl.col(c) for c in doc.columns
     )
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, doc: TableDoc, path: Path) -> int:
+    """Create ``doc.name`` straight from a Parquet file (DuckDB reads it; nothing passes
+    through Python), with the catalogue's renames and column order; returns the row count.
+
+    Types are the file's; an all-null column (polars ``Null``) becomes VARCHAR, as
+    :func:`_mart_frame` does.
+    """
+    schema = pl.read_parquet_schema(path)
+    back = {v: k for k, v in doc.renames.items() if k in schema}
+    columns = [doc.renames.get(c, c) for c in schema]
+    _check_columns(doc, columns)
+    exprs = []
+    for c in doc.columns:
+        src = back.get(c, c)
+        expr = _ident(src) + ("::varchar" if schema[src] == pl.Null else "")
+        exprs.append(f"{expr} as {_ident(c)}")
+    con.execute(
+        f"create table {_ident(doc.name)} as select {', '.join(exprs)} "
+        f"from read_parquet({_quote(str(path))})"
+    )
+    return int(con.execute(f"select count(*) from {_ident(doc.name)}").fetchone()[0])
 
 
 def _parameters_json(release: ReleaseInfo, aggregates: ProtectedAggregates | None) -> str:
@@ -336,7 +377,7 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
 def build_research_database(
     target: Path,
     *,
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, pl.DataFrame | Path],
     aggregates: ProtectedAggregates | None,
     release: ReleaseInfo,
     previous: Path | None = None,
@@ -346,7 +387,8 @@ def build_research_database(
     """Build the research database of ``release`` and swap it in atomically at ``target``.
 
     ``frames`` are the anonymised frames keyed by entity (``persons``, ``bridge_scores``,
-    ``goals``, ``case_problems``, ``income_sources``, ``outcomes``); ``aggregates`` the protected
+    ``goals``, ``case_problems``, ``income_sources``, ``outcomes``), each a polars frame or the
+    path of a Parquet file (loaded by DuckDB itself); ``aggregates`` the protected
     tables (:func:`assets.marts.aggregates.protect_aggregates`) of the same release. Rows of
     ``meta_release`` and ``release_ledger`` of ``previous`` (usually the current target) are
     carried over. ``validate_before_swap`` gets the finished temporary file and may return
@@ -373,13 +415,29 @@ def build_research_database(
     try:
         con = duckdb.connect(str(tmp))
         try:
+            # bounded memory: large tables stream from their Parquet files, spilling (if at
+            # all) next to the temporary file, into a folder removed with it
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             for doc in CATALOGUE.values():
                 if doc.kind != "microdata":
                     continue
                 t0 = time.perf_counter()
-                df = _mart_frame(doc, frames)
-                _load_frame(con, doc.name, df)
-                rows[doc.name] = df.height
+                source = frames.get(doc.source or "")
+                if isinstance(source, Path):
+                    # a table whose rows come in no particular order is written without
+                    # keeping it: DuckDB then writes it to the file as it goes (no large
+                    # checkpoint afterwards)
+                    unordered = doc.name in UNORDERED_MARTS
+                    if unordered:
+                        con.execute("set preserve_insertion_order = false")
+                    rows[doc.name] = _load_parquet(con, doc, source)
+                    if unordered:
+                        con.execute("set preserve_insertion_order = true")
+                else:
+                    df = _mart_frame(doc, frames)
+                    _load_frame(con, doc.name, df)
+                    rows[doc.name] = df.height
+                    del df
                 step(doc.name, t0)
             t0 = time.perf_counter()
             published = aggregates.published() if aggregates is not None else {}

@@ -82,39 +82,43 @@ def test_release_passes_every_check(released) -> None:
     assert bytes.fromhex("7b" * 32) not in content and b"7b" * 32 not in content
 
 
-def test_planted_identifier_column_blocks_the_release(released, monkeypatch) -> None:
+def _plant(monkeypatch, folder, change) -> None:
+    """The marts step reads a candidate whose episodes file is ``change``d (a copy elsewhere;
+    the marts read the candidate's files, never frames handed over in memory)."""
+    original = ReleaseConfig.candidate_files
+
+    def files(self):
+        out = dict(original(self))
+        path = folder / "episodes.parquet"
+        change(pl.read_parquet(out["episodes"])).write_parquet(path)
+        out["episodes"] = path
+        return out
+
+    monkeypatch.setattr(ReleaseConfig, "candidate_files", files)
+
+
+def test_planted_identifier_column_blocks_the_release(released, monkeypatch, tmp_path) -> None:
     settings, defs, _ = released
     before = _digest(settings)
-    original = ReleaseConfig.read_candidate
-
-    def with_email(self):
-        frames = original(self)
-        frames["episodes"] = frames["episodes"].with_columns(email=pl.lit("j.jansen@example.nl"))
-        return frames
-
-    monkeypatch.setattr(ReleaseConfig, "read_candidate", with_email)
+    _plant(monkeypatch, tmp_path, lambda ep: ep.with_columns(email=pl.lit("j.jansen@example.nl")))
     result = _marts_again(defs)
     assert not result.success
     assert _digest(settings) == before
 
 
-def test_class_of_two_persons_blocks_the_release(released, monkeypatch) -> None:
+def test_class_of_two_persons_blocks_the_release(released, monkeypatch, tmp_path) -> None:
     settings, defs, _ = released
     before = _digest(settings)
-    original = ReleaseConfig.read_candidate
 
-    def with_small_class(self):
-        frames = original(self)
-        ep = frames["episodes"]
+    def with_small_class(ep: pl.DataFrame) -> pl.DataFrame:
         two = ep.head(2).with_columns(
             person_id=pl.Series([10**9, 10**9 + 1], dtype=ep["person_id"].dtype),
             episode_id=pl.Series([10**9, 10**9 + 1], dtype=ep["episode_id"].dtype),
             area=pl.lit("WK999901 Nergens"),
         )
-        frames["episodes"] = pl.concat([ep, two])
-        return frames
+        return pl.concat([ep, two])
 
-    monkeypatch.setattr(ReleaseConfig, "read_candidate", with_small_class)
+    _plant(monkeypatch, tmp_path, with_small_class)
     result = _marts_again(defs)
     assert ("mart_persons", "k_anonymous_per_person") in _failed(result)
     assert not result.success
