@@ -81,26 +81,27 @@ def pseudonymise(expr: pl.Expr, *, key: bytes, domain: str) -> pl.Expr:
     (True, None)
     """
     key = check_key(key)
-    hex_of = _hmac_hex(key)
-    prefix = domain.encode("utf-8")
+    hex_of = _hmac_hex(key, prefix=domain.encode("utf-8"))
 
     def _batch(s: pl.Series) -> pl.Series:
-        out = [None if v is None else hex_of(prefix + v.encode("utf-8")) for v in s.to_list()]
+        out = [None if v is None else hex_of(v.encode("utf-8")) for v in s.to_list()]
         return pl.Series(s.name, out, dtype=pl.String)
 
     return expr.cast(pl.String).map_batches(_batch, return_dtype=pl.String)
 
 
-def _hmac_hex(key: bytes) -> Callable[[bytes], str]:
-    """HMAC-SHA256 (RFC 2104) with the padded key states precomputed once.
+def _hmac_hex(key: bytes, prefix: bytes = b"") -> Callable[[bytes], str]:
+    """HMAC-SHA256 (RFC 2104) of ``prefix + msg`` with the padded key states precomputed once.
 
-    Equal to ``hmac.new(key, msg, sha256).hexdigest()[:32]`` (a test proves it) but 2.5x faster,
-    because the two key blocks are hashed once instead of once per value.
+    Equal to ``hmac.new(key, prefix + msg, sha256).hexdigest()[:32]`` (a test proves it) but
+    2.5x faster, because the two key blocks (and the domain prefix, which every value of a
+    column shares) are hashed once instead of once per value.
     """
     block = hashlib.sha256().block_size
     k = hashlib.sha256(key).digest() if len(key) > block else key
     k = k.ljust(block, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
+    inner.update(prefix)
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
     inner_copy, outer_copy, n = inner.copy, outer.copy, PSEUDONYM_HEX_CHARS
 

@@ -6,7 +6,7 @@ Runs the job's assets up to and including the pseudonymised layer (the benchmark
 extract + stage + purge + pseudonymise); ``--all`` runs the whole job (anonymised layer too).
 
 Prints one JSON line: people, rows (raw rows read), staged rows, seconds (generate + pipeline),
-the split, and peak_rss_mb (this process, which runs everything in-process).
+the split, peak_rss_mb (this process, which runs everything in-process) and the slowest steps.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument(
         "--all", action="store_true", help="run the whole job, not only up to pseudonymised"
     )
+    ap.add_argument("--top", type=int, default=15, help="how many of the slowest steps to print")
     args = ap.parse_args()
 
     os.environ.setdefault("BRUGSTAT_PSEUDONYM_KEY", os.urandom(32).hex())
@@ -64,10 +65,10 @@ def main() -> None:
                 .required_multi_asset_neighbors()
             )
             selection = sorted(scope.resolve(defs.resolve_asset_graph()))
-        result = job.execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), asset_selection=selection
-        )
+        instance = dg.DagsterInstance.ephemeral()
+        result = job.execute_in_process(instance=instance, asset_selection=selection)
         t2 = time.perf_counter()
+        steps = step_seconds(instance, result.run_id)
         with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
             raw_rows = con.execute("select sum(rows) from raw.manifest").fetchone()[0]
             scores = con.execute("select count(*) from pseudonymised.bridge_scores").fetchone()[0]
@@ -88,9 +89,28 @@ def main() -> None:
                 "success": result.success,
                 "scope": "all" if args.all else "through pseudonymised",
                 "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+                "slowest_steps": dict(list(steps.items())[: args.top]),
             }
         )
     )
+
+
+def step_seconds(instance: object, run_id: str) -> dict[str, float]:
+    """Seconds per Dagster step of the run (start to success or failure), slowest first, from
+    the run's event log (the step's own work: asset body, its checks and the IO manager)."""
+    from dagster import DagsterEventType
+
+    started: dict[str, float] = {}
+    spent: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):  # type: ignore[attr-defined]
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            spent[entry.step_key] = entry.timestamp - started.get(entry.step_key, entry.timestamp)
+    return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 
 if __name__ == "__main__":

@@ -71,6 +71,40 @@ def gx() -> ModuleType:
         return _state["gx"]
 
 
+def prewarm() -> None:
+    """Start importing GX in a background thread, if nobody has yet (idempotent, returns at once).
+
+    The import is ~5 s of Python; callers that first read and write data (which release the GIL:
+    polars, DuckDB) overlap it with that work. :func:`gx` waits for it. The deprecated modules
+    :func:`quiet` silences are imported here first, in the caller's thread, so the background
+    thread needs no ``warnings.catch_warnings`` (which is not thread-safe). A failed background
+    import is retried by :func:`gx` in the caller's thread, which then raises.
+    """
+    if "gx" in _state or "prewarm" in _state:  # no lock: the import may hold it for seconds
+        return
+    with _lock:
+        if "gx" in _state or "prewarm" in _state:
+            return
+        with quiet():
+            import sre_constants  # noqa: F401
+            import sre_parse  # noqa: F401
+        thread = threading.Thread(target=_import_gx, name="gx-prewarm", daemon=True)
+        _state["prewarm"] = thread
+        thread.start()
+
+
+def _import_gx() -> None:
+    try:
+        with _lock:
+            if "gx" not in _state:
+                import great_expectations
+                import great_expectations.expectations
+
+                _state["gx"] = great_expectations
+    except Exception:  # gx() imports again in the caller's thread and raises there
+        pass
+
+
 def gxe() -> ModuleType:
     """``great_expectations.expectations`` (the built-in expectation classes)."""
     return gx().expectations

@@ -18,6 +18,7 @@ from assets.governance.purge import RAW_PERSON_KEYS
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
+from pipelines.resources import read_frame
 
 
 def _plain(v: Any) -> Any:
@@ -28,28 +29,25 @@ def person_records(con: duckdb.DuckDBPyConnection, bsn: str) -> dict[str, Any]:
     """All records of the person with ``bsn`` (normalised 9 digits), per layer and table."""
     if not bsn_check_digit_ok(bsn):
         raise ValueError("the BSN does not pass the 11-proef.")
-    persons = con.execute(
-        "select * from canonical.persons where bsn = ? order by organisation", [bsn]
-    ).pl()
+    persons = read_frame(
+        con, "select * from canonical.persons where bsn = ? order by organisation", [bsn]
+    )
     keys = persons.select("organisation", "source_person_id")
     con.register("_keys", keys)
-    episodes = con.execute(
-        "select e.* from canonical.episodes e join _keys using (organisation, source_person_id)"
-    ).pl()
+    episodes = read_frame(
+        con,
+        "select e.* from canonical.episodes e join _keys using (organisation, source_person_id)",
+    )
     con.register("_eps", episodes.select("organisation", "episode_id"))
     out: dict[str, Any] = {
         "canonical": {"persons": persons.to_dicts(), "episodes": episodes.to_dicts()}
     }
     for entity in schema.ENTITIES:
         if entity not in ("persons", "episodes"):
-            out["canonical"][entity] = (
-                con.execute(
-                    f"select t.* from canonical.{entity} t "
-                    "join _eps using (organisation, episode_id)"
-                )
-                .pl()
-                .to_dicts()
-            )
+            out["canonical"][entity] = read_frame(
+                con,
+                f"select t.* from canonical.{entity} t join _eps using (organisation, episode_id)",
+            ).to_dicts()
     raw: dict[str, Any] = {}
     ids = {
         org: set(keys.filter(keys["organisation"] == org)["source_person_id"])
@@ -80,9 +78,9 @@ def person_records(con: duckdb.DuckDBPyConnection, bsn: str) -> dict[str, Any]:
                 conditions.append("regexp_replace(bsn, '[\\s.\\-]', '', 'g') = ?")
                 params.append(bsn)
             if conditions:
-                rows = con.execute(
-                    f'select * from raw."{table}" where ' + " or ".join(conditions), params
-                ).pl()
+                rows = read_frame(
+                    con, f'select * from raw."{table}" where ' + " or ".join(conditions), params
+                )
                 if rows.height:
                     raw[table] = rows.to_dicts()
     out["raw"] = raw

@@ -96,6 +96,8 @@ def expired_persons(
     end date but no (or an unknown) end reason gets the organisation's ``completed`` term.
     """
     terms = policy.frame()
+    # Codes read from DuckDB with .pl() are categorical (ENUM columns): join them as text.
+    episodes = episodes.with_columns(pl.col("organisation", "end_reason").cast(pl.String))
     default = terms.filter(pl.col("end_reason") == "completed").select(
         "organisation", pl.col("offset").alias("_default")
     )

@@ -1,21 +1,122 @@
 """pseudonymised_<entity>: staging with keyed pseudonyms and without direct identifiers."""
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+
 import dagster as dg
 
 from assets.pseudonymised.transform import (
+    EPISODE_MAP,
+    add_missing_episodes,
     episode_pseudonyms,
+    goal_ids,
+    goal_pseudonyms,
     person_pseudonyms,
-    pseudonymise_episode_rows,
     pseudonymise_episodes,
     pseudonymise_persons,
+    register_episode_map,
+    unmatched_rows,
+    write_episode_table,
 )
 from assets.staging import schema
 from assets.staging.canonical import ENTITY_DESCRIPTIONS
 from pipelines.checks import check_result
-from pipelines.resources import PseudonymKey, StagingDatabase
-from quality.privacy import check_no_direct_identifiers
+from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, write_frame
+from quality.outcome import CheckOutcome
+from quality.privacy import check_tables_no_direct_identifiers
 
 OUTPUTS = [f"pseudonymised_{e}" for e in schema.ENTITIES]
+EPISODE_TABLES = [e for e in schema.ENTITIES if e not in ("persons", "episodes")]
+
+
+def _no_step(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def pseudonymise_database(
+    staging_db: StagingDatabase,
+    key: bytes,
+    *,
+    step: Callable[[str], AbstractContextManager[object]] = _no_step,
+) -> dict[str, dict[str, object]]:
+    """Write every ``pseudonymised.<entity>`` from ``canonical`` (one transaction) and scan what
+    was stored; returns per entity its metadata and ``outcome`` (no direct identifiers).
+    ``step(name)`` wraps each step (timing)."""
+    out: dict[str, dict[str, object]] = {}
+    with staging_db.connect() as con:
+        # Persons and episodes in polars (ages, first person row per id); every per-episode
+        # table inside DuckDB with the episode pseudonyms joined to it (each id hashed once).
+        # The score table (28 M rows at 1 M people) is built by DuckDB in a worker thread while
+        # this thread computes the person and goal pseudonyms (Python, holding the GIL).
+        with step("episode pseudonyms"):
+            persons = read_frame(con, "select * from canonical.persons")
+            episodes = read_frame(con, "select * from canonical.episodes")
+            goals = goal_ids(con, "canonical.goals")
+            episode_map = episode_pseudonyms(episodes, key=key)
+        con.execute("begin transaction")
+        try:
+            register_episode_map(con, episode_map, like="canonical.episodes")
+            with (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="pseudonymise") as pool,
+                step("bridge_scores (with persons, goals)"),
+            ):
+                scores = pool.submit(write_episode_table, con, "bridge_scores")
+                try:
+                    people = person_pseudonyms(persons, key=key)
+                    goal_map = goal_pseudonyms(goals, key=key)
+                    first = {
+                        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
+                        "episodes": pseudonymise_episodes(
+                            episodes,
+                            persons,
+                            key=key,
+                            person_pseudonyms=people,
+                            episode_map=episode_map,
+                        ),
+                    }
+                finally:
+                    out["bridge_scores"] = {"rows": scores.result()}
+            del persons, episodes, people, episode_map
+            distinct_persons = first["persons"]["person_pseudonym"].n_unique()
+            for entity in schema.ENTITIES:
+                if entity in out:
+                    continue
+                with step(f"write {entity}"):
+                    if entity in first:
+                        df = first.pop(entity)
+                        rows = write_frame(
+                            con, "pseudonymised", entity, df, enums=schema.ENUM_COLUMNS
+                        )
+                        del df
+                    else:
+                        maps = {"goal_map": goal_map} if entity == "goals" else {}
+                        rows = write_episode_table(con, entity, **maps)
+                out[entity] = {"rows": rows}
+            # An episode id the episodes table lacks (staging's checks make it rare) is hashed
+            # now and its table rebuilt: the result is as if every id had been mapped first.
+            for entity in EPISODE_TABLES:
+                if unmatched_rows(con, entity):
+                    add_missing_episodes(con, f'canonical."{entity}"', key=key)
+                    maps = {"goal_map": goal_map} if entity == "goals" else {}
+                    out[entity]["rows"] = write_episode_table(con, entity, **maps)
+            con.execute(f"drop table {EPISODE_MAP}")
+            with step("commit"):
+                con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        out["persons"]["distinct_persons"] = distinct_persons
+        # What was stored is what is scanned (distinct values counted in DuckDB).
+        for entity in schema.ENTITIES:
+            with step(f"scan {entity}"):
+                relation = f'pseudonymised."{entity}"'
+                columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+                out[entity]["columns"] = ", ".join(columns)
+                out[entity]["outcome"] = check_tables_no_direct_identifiers(
+                    con, {f"pseudonymised_{entity}": relation}
+                )
+    return out
 
 
 @dg.multi_asset(
@@ -45,38 +146,8 @@ def pseudonymised_tables(
     context: dg.AssetExecutionContext, staging_db: StagingDatabase, pseudonym_key: PseudonymKey
 ):
     """Replace identifiers by HMAC pseudonyms under the project key; drop the rest."""
-    key = pseudonym_key.load()
     key_id = pseudonym_key.key_id()
-    # The steps of transform.pseudonymise_all, one table at a time (read, pseudonymise, write,
-    # scan, drop) so that only one large table is in memory at once.
-    persons = staging_db.read("canonical", "persons")
-    episodes = staging_db.read("canonical", "episodes")
-    people = person_pseudonyms(persons, key=key)
-    episode_map = episode_pseudonyms(episodes, key=key)
-    first = {
-        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
-        "episodes": pseudonymise_episodes(
-            episodes, persons, key=key, person_pseudonyms=people, episode_map=episode_map
-        ),
-    }
-    del persons, episodes, people
-    n_persons = first["persons"].height
-    for entity in schema.ENTITIES:
-        if entity in first:
-            df = first.pop(entity)
-        else:
-            df = pseudonymise_episode_rows(
-                staging_db.read("canonical", entity), key=key, episode_map=episode_map
-            )
-        staging_db.write("pseudonymised", entity, df)
-        outcome = check_no_direct_identifiers({f"pseudonymised_{entity}": df})
-        meta = {"rows": df.height, "key_id": key_id, "columns": ", ".join(df.columns)}
-        if entity == "persons":
-            meta["distinct_persons"] = df["person_pseudonym"].n_unique()
-        del df
-        yield dg.MaterializeResult(asset_key=f"pseudonymised_{entity}", metadata=meta)
-        yield check_result(f"pseudonymised_{entity}", "no_direct_identifiers", outcome)
-    del key, episode_map
+    written = pseudonymise_database(staging_db, pseudonym_key.load())
     with staging_db.connect() as con:
         con.execute(
             "create table if not exists meta.pseudonymisation_runs "
@@ -84,6 +155,14 @@ def pseudonymised_tables(
         )
         con.execute(
             "insert into meta.pseudonymisation_runs values (?, current_timestamp, ?, ?)",
-            [context.run.run_id, key_id, n_persons],
+            [context.run.run_id, key_id, written["persons"]["rows"]],
         )
+    for entity in schema.ENTITIES:
+        info = dict(written[entity])
+        outcome = info.pop("outcome")
+        assert isinstance(outcome, CheckOutcome)
+        metadata: dict[str, dg.RawMetadataValue] = {"key_id": key_id}
+        metadata |= {k: v for k, v in info.items() if isinstance(v, int | str)}
+        yield dg.MaterializeResult(asset_key=f"pseudonymised_{entity}", metadata=metadata)
+        yield check_result(f"pseudonymised_{entity}", "no_direct_identifiers", outcome)
     context.log.info(f"pseudonymised with key id {key_id}")

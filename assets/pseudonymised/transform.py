@@ -1,7 +1,7 @@
 """Staging -> pseudonymised: keyed pseudonyms in, direct identifiers and lineage out.
 
-Pure functions on polars frames (no Dagster), so the benchmark and the tests call exactly what the
-asset calls. What happens to each canonical column:
+Functions on polars frames and DuckDB connections (no Dagster), so the benchmark and the tests
+call exactly what the asset calls. What happens to each canonical column:
 
 * BSN -> ``person_pseudonym`` = HMAC(key, "bsn:v1:" + BSN). The same resident at two
   organisations gets one pseudonym; the steward can find a person for an erasure request by
@@ -12,12 +12,19 @@ asset calls. What happens to each canonical column:
   start) on each episode; the exact date is dropped.
 * postcode (PC6) is kept: it is a quasi-identifier that the anonymised layer generalises to
   wijk/stadsdeel/gemeente, not a direct identifier on its own (without the house number).
+
+The per-episode tables (bridge scores: 28 M rows at 1 M people) are pseudonymised inside DuckDB
+(:func:`write_episode_table`): the pseudonyms are computed here, once per distinct id, and DuckDB
+joins them to the canonical rows, so those tables never pass through Python. Same result as
+:func:`pseudonymise_episode_rows`; rows keep the canonical order except in ``bridge_scores``
+(order is not meaningful there and sorting 28 M rows costs seconds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import duckdb
 import polars as pl
 
 from anonymise.pseudonym import pseudonymise
@@ -190,3 +197,121 @@ def pseudonymise_all(tables: Mapping[str, pl.DataFrame], *, key: bytes) -> dict[
         if entity not in out:
             out[entity] = pseudonymise_episode_rows(df, key=key, episode_map=episode_map)
     return out
+
+
+# --------------------------------------------------------------------------- in the database
+EPISODE_MAP = "_episode_map"
+"""Temporary table (organisation, episode_id, episode_pseudonym) of the connection."""
+UNORDERED = frozenset({"bridge_scores"})
+"""Per-episode tables written without restoring the canonical row order (see the module doc)."""
+
+
+def _enum_of(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
+    """The DuckDB type of ``relation.column`` (so a temporary key table joins on the same type)."""
+    for name, dtype, *_ in con.execute(f"describe {relation}").fetchall():
+        if name == column:
+            return str(dtype)
+    raise ValueError(f"{relation} has no column {column!r}")
+
+
+def register_episode_map(
+    con: duckdb.DuckDBPyConnection, episode_map: pl.DataFrame, *, like: str
+) -> None:
+    """Load :func:`episode_pseudonyms` into the temporary table ``_episode_map``, with the
+    ``organisation`` type of the canonical table ``like`` (ENUM or text)."""
+    org_type = _enum_of(con, like, "organisation")
+    con.register("_em", episode_map.select("organisation", "episode_id", "episode_pseudonym"))
+    con.execute(
+        f"create or replace temp table {EPISODE_MAP} as select cast(organisation as {org_type}) "
+        "as organisation, episode_id, episode_pseudonym from _em"
+    )
+    con.unregister("_em")
+
+
+def add_missing_episodes(con: duckdb.DuckDBPyConnection, relation: str, *, key: bytes) -> int:
+    """Hash the episode ids of ``relation`` that ``_episode_map`` lacks (each distinct id once);
+    returns how many were added."""
+    missing = con.execute(
+        f"select distinct t.organisation::varchar as organisation, t.episode_id from {relation} t "
+        f"where t.episode_id is not null and not exists (select 1 from {EPISODE_MAP} m "
+        "where m.organisation = t.organisation and m.episode_id = t.episode_id)"
+    ).pl()
+    if missing.height:
+        con.register("_missing", missing.with_columns(_episode_key(key)))
+        con.execute(f"insert into {EPISODE_MAP} select * from _missing")
+        con.unregister("_missing")
+    return missing.height
+
+
+def unmatched_rows(con: duckdb.DuckDBPyConnection, entity: str) -> int:
+    """Rows of ``pseudonymised.<entity>`` without an episode pseudonym: an episode id that
+    ``_episode_map`` lacked (or none at all). Cheap, unlike looking for missing ids up front in a
+    28 M-row table: staging's referential-integrity check makes them rare."""
+    return int(
+        con.execute(
+            f'select count(*) from pseudonymised."{entity}" where episode_pseudonym is null'
+        ).fetchone()[0]
+    )
+
+
+def goal_ids(con: duckdb.DuckDBPyConnection, relation: str) -> pl.DataFrame:
+    """The distinct (organisation, goal_id) of ``relation``."""
+    return con.execute(
+        f"select distinct organisation::varchar as organisation, goal_id from {relation} "
+        "where goal_id is not null"
+    ).pl()
+
+
+def goal_pseudonyms(ids: pl.DataFrame, *, key: bytes) -> pl.DataFrame:
+    """``organisation``, ``goal_id``, ``goal_pseudonym`` for the given goal ids."""
+    return ids.with_columns(
+        pseudonymise(
+            pl.col("organisation") + pl.lit(":") + pl.col("goal_id"), key=key, domain="goal:v1:"
+        ).alias("goal_pseudonym")
+    )
+
+
+def write_episode_table(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    *,
+    source: str = "canonical",
+    goal_map: pl.DataFrame | None = None,
+) -> int:
+    """``pseudonymised.<entity>`` from ``<source>.<entity>`` by SQL alone: the episode
+    pseudonyms joined from ``_episode_map`` (which must hold every id: see
+    :func:`register_episode_map`, :func:`add_missing_episodes`), goal pseudonyms from
+    ``goal_map`` (:func:`goal_pseudonyms`, needed when the table has goal ids), lineage dropped.
+    Uses no key: it may run in another thread while this one hashes. Returns the row count."""
+    relation = f'"{source}"."{entity}"'
+    columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+    drop = {"episode_id", "source_file", "source_row", "goal_id"}
+    keep = ", ".join(f't."{c}"' for c in columns if c not in drop)
+    joins = (
+        f" left join {EPISODE_MAP} m on m.organisation = t.organisation "
+        "and m.episode_id = t.episode_id"
+    )
+    extra = ""
+    if "goal_id" in columns:
+        if goal_map is None:
+            raise ValueError(f"{relation} has goal ids: pass its goal_map")
+        org_type = _enum_of(con, relation, "organisation")
+        con.register("_gm", goal_map.select("organisation", "goal_id", "goal_pseudonym"))
+        con.execute(
+            f"create or replace temp table _goal_map as select cast(organisation as {org_type}) "
+            "as organisation, goal_id, goal_pseudonym from _gm"
+        )
+        con.unregister("_gm")
+        joins += (
+            " left join _goal_map g on g.organisation = t.organisation and g.goal_id = t.goal_id"
+        )
+        extra = "g.goal_pseudonym, "
+    order = "" if entity in UNORDERED else " order by t.rowid"
+    con.execute(
+        f'create or replace table pseudonymised."{entity}" as '
+        f"select {extra}m.episode_pseudonym{', ' + keep if keep else ''} "
+        f"from {relation} t{joins}{order}"
+    )
+    if extra:
+        con.execute("drop table _goal_map")
+    return int(con.execute(f'select count(*) from pseudonymised."{entity}"').fetchone()[0])

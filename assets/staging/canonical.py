@@ -6,20 +6,32 @@ no values) and the per-file balance to ``staging_file_balance``. The blocking ``
 check proves per file: raw rows = staged + quarantined + removed duplicates + withheld.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from types import ModuleType
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, conservation
+from assets.staging.adapters.base import ExportSpec
+from assets.staging.adapters.common import (
+    DUPLICATE,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    repeated,
+    row_hash,
+)
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
-from pipelines.resources import LandingFolder, StagingDatabase
+from pipelines.resources import LandingFolder, StagingDatabase, read_frame, write_frame
 from quality.conservation import check_conservation
-from quality.suites.staging import validate_staging
+from quality.outcome import CheckOutcome
+from quality.suites.staging import StagingValidation
 
 ENTITY_DESCRIPTIONS: dict[str, str] = {
     "persons": "One row per person per organisation (canonical person; BSN still present).",
@@ -58,18 +70,100 @@ def run_adapters(
     return union, q, b
 
 
+_REST_HASH = "_rest_hash"
+
+
+def _quoted(columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
+
+
+def read_raw_export(
+    con: duckdb.DuckDBPyConnection, organisation: str, spec: ExportSpec
+) -> pl.DataFrame:
+    """One raw table as its adapter needs it: the columns it reads (``spec.columns``), the
+    lineage, and ``_duplicate``: the row exactly repeats an earlier row of its file, compared
+    over *every* export column, also those not read, in file order.
+
+    Duplicates are found hash first: DuckDB hashes the columns not read into one value in the
+    same scan, polars hashes the rest; only the rows whose hash repeats (about 1 %) are fetched
+    whole and compared value by value, so the flag is exact.
+    """
+    table = f'raw."{raw_table(organisation, spec.name)}"'
+    present = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    data = [c for c in present if c not in (SOURCE_FILE, SOURCE_ROW)]
+    wanted = data if spec.columns is None else list(spec.columns)
+    missing = [c for c in wanted if c not in data]
+    if missing and data:
+        raise ValueError(
+            f"{table} lacks column(s) {missing} that the {organisation} adapter reads; "
+            f"check the export specification '{spec.name}' (assets/raw/FORMATS.md)."
+        )
+    read = [c for c in wanted if c in data]
+    rest = [c for c in data if c not in read]
+    rest_hash = f", hash({_quoted(rest)}) as {_REST_HASH}" if rest else ""
+    df = read_frame(
+        con, f"select {_quoted([*read, SOURCE_FILE, SOURCE_ROW])}{rest_hash} from {table}"
+    )
+    key = [SOURCE_FILE, *read, *([_REST_HASH] if rest else [])]
+    maybe = repeated(df.select(row_hash(key)).to_series())
+    duplicates = pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64})
+    if maybe.any():
+        candidates = df.filter(maybe).select(SOURCE_FILE, SOURCE_ROW)
+        if rest:  # compare the candidates on every column
+            con.register("_candidates", candidates)
+            candidates = read_frame(
+                con,
+                f"select t.* from {table} t "
+                f"semi join _candidates c using ({SOURCE_FILE}, {SOURCE_ROW})",
+            )
+            con.unregister("_candidates")
+        else:
+            candidates = df.filter(maybe).drop(_REST_HASH, strict=False)
+        duplicates = (
+            candidates.sort(SOURCE_FILE, SOURCE_ROW)  # file order
+            .filter(~pl.struct([SOURCE_FILE, *data]).is_first_distinct())
+            .select(SOURCE_FILE, SOURCE_ROW)
+        )
+    df = df.drop(_REST_HASH, strict=False)
+    # An export without files (optional) has no columns at all: give it the ones the adapter reads.
+    df = df.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
+    flagged = (
+        df.select(SOURCE_FILE, SOURCE_ROW)
+        .join(
+            duplicates.with_columns(pl.lit(True).alias(DUPLICATE)),
+            on=[SOURCE_FILE, SOURCE_ROW],
+            how="left",
+            maintain_order="left",
+        )
+        .get_column(DUPLICATE)
+        .fill_null(False)
+        if duplicates.height
+        else pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias(DUPLICATE)
+    )
+    return df.with_columns(flagged)
+
+
 def load_raw(
     staging_db: StagingDatabase, organisations: Sequence[str]
 ) -> dict[str, dict[str, pl.DataFrame]]:
-    """The raw tables of ``organisations`` (organisation -> export name -> frame), exactly as
-    the raw assets wrote them."""
-    return {
-        org: {
-            spec.name: staging_db.read("raw", raw_table(org, spec.name))
-            for spec in ADAPTERS[org].EXPORTS
+    """The raw tables of ``organisations`` (organisation -> export name -> frame) as their
+    adapters read them (:func:`read_raw_export`)."""
+    with staging_db.connect(read_only=True) as con:
+        return {
+            org: {spec.name: read_raw_export(con, org, spec) for spec in ADAPTERS[org].EXPORTS}
+            for org in organisations
         }
-        for org in organisations
-    }
+
+
+def source_file_values(con: duckdb.DuckDBPyConnection, organisations: Sequence[str]) -> list[str]:
+    """Every landing file name staging can meet: the manifest's and the raw tables' (the ENUM
+    values of the canonical ``source_file`` columns)."""
+    parts = ["select source_file from raw.manifest"]
+    for org in organisations:
+        for spec in ADAPTERS[org].EXPORTS:
+            parts.append(f'select distinct {SOURCE_FILE} from raw."{raw_table(org, spec.name)}"')
+    rows = con.execute(" union ".join(parts)).fetchall()
+    return sorted({str(r[0]) for r in rows if r[0] is not None})
 
 
 def _specs() -> list[dg.AssetSpec]:
@@ -103,6 +197,91 @@ def _specs() -> list[dg.AssetSpec]:
     return specs
 
 
+@dataclass
+class Staged:
+    """What :func:`stage` wrote, for the asset's metadata and checks."""
+
+    rows: dict[str, dict[str, int]]  # entity -> organisation -> staged rows
+    quarantine: pl.DataFrame
+    balance: pl.DataFrame
+    manifest: pl.DataFrame
+    outcomes: dict[str, CheckOutcome]  # entity -> GX suite outcome
+    conservation: CheckOutcome
+
+
+def _no_step(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def stage(
+    staging_db: StagingDatabase,
+    organisations: Sequence[str],
+    *,
+    step: Callable[[str], AbstractContextManager[object]] = _no_step,
+) -> Staged:
+    """Adapt every organisation's raw tables and write the canonical tables, quarantine and file
+    balance; validate them (GX suites, conservation). ``step(name)`` wraps each step (timing).
+
+    One organisation at a time (read its raw rows, adapt, collect its witness rows for the GX
+    suites, append its canonical rows), all in one transaction: only one organisation's frames
+    are ever in memory, and a failure leaves the previous staging tables in place.
+    """
+    validation = StagingValidation()
+    rows: dict[str, dict[str, int]] = {e: {} for e in schema.ENTITIES}
+    q_parts, b_parts = [], []
+    with staging_db.connect() as con:
+        manifest = read_frame(con, "select * from raw.manifest")
+        enums = {**schema.ENUM_COLUMNS, "source_file": source_file_values(con, organisations)}
+        con.execute("begin transaction")
+        try:
+            written: set[str] = set()
+            for org in organisations:
+                with step(f"read raw {org}"):
+                    raw = {
+                        spec.name: read_raw_export(con, org, spec) for spec in ADAPTERS[org].EXPORTS
+                    }
+                with step(f"adapt {org}"):
+                    union, q, b = run_adapters({org: raw})
+                del raw
+                with step(f"witness {org}"):
+                    validation.add(union)
+                with step(f"write {org}"):
+                    for entity in list(union):
+                        df = union.pop(entity)
+                        write_frame(
+                            con, "canonical", entity, df, enums=enums, append=entity in written
+                        )
+                        written.add(entity)
+                        rows[entity][org] = df.height
+                        del df
+                q_parts.append(q)
+                b_parts.append(b)
+            for entity in schema.ENTITIES:
+                if entity not in written:
+                    empty = schema.empty(schema.ENTITIES[entity])
+                    write_frame(con, "canonical", entity, empty, enums=enums)
+                    validation.add_table(entity, empty)
+            quarantine = pl.concat(q_parts) if q_parts else schema.empty(schema.QUARANTINE)
+            balance = pl.concat(b_parts, how="diagonal_relaxed") if b_parts else pl.DataFrame()
+            write_frame(con, "quarantine", "rows", quarantine)
+            write_frame(con, "canonical", "file_balance", balance)
+            with step("commit"):
+                con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    with step("validate (GX)"):
+        outcomes = validation.outcomes()
+    return Staged(
+        rows=rows,
+        quarantine=quarantine,
+        balance=balance,
+        manifest=manifest,
+        outcomes=outcomes,
+        conservation=check_conservation(balance, manifest),
+    )
+
+
 @dg.multi_asset(
     specs=_specs(),
     group_name="staging",
@@ -130,37 +309,28 @@ def staging_canonical(
     context: dg.AssetExecutionContext, landing: LandingFolder, staging_db: StagingDatabase
 ):
     """Run the adapters and write the canonical staging tables, quarantine and file balance."""
-    # One organisation at a time: its raw tables are dropped as soon as it is adapted.
-    parts: dict[str, list[pl.DataFrame]] = {e: [] for e in schema.ENTITIES}
-    q_parts, b_parts = [], []
-    for org in landing.organisations:
-        raw = load_raw(staging_db, [org])
-        union, q, b = run_adapters(raw)
-        del raw
-        for entity, df in union.items():
-            parts[entity].append(df)
-        q_parts.append(q)
-        b_parts.append(b)
-    manifest = staging_db.read("raw", "manifest")
-    tables = {
-        e: pl.concat(fs) if fs else schema.empty(schema.ENTITIES[e]) for e, fs in parts.items()
-    }
-    del parts
-    quarantine = pl.concat(q_parts) if q_parts else schema.empty(schema.QUARANTINE)
-    balance = pl.concat(b_parts, how="diagonal_relaxed") if b_parts else pl.DataFrame()
-    outcomes = validate_staging(tables)
-    for entity in list(tables):
-        df = tables.pop(entity)  # written tables are not needed again here
-        staging_db.write("canonical", entity, df)
-        per_org = df.group_by("organisation").len().sort("organisation")
+    staged = stage(staging_db, landing.organisations)
+    rows, quarantine, balance, outcomes = (
+        staged.rows,
+        staged.quarantine,
+        staged.balance,
+        staged.outcomes,
+    )
+    for entity in schema.ENTITIES:
+        per_org = pl.DataFrame(
+            {"organisation": list(rows[entity]), "len": list(rows[entity].values())},
+            schema={"organisation": pl.String, "len": pl.UInt32},
+        ).sort("organisation")
         yield dg.MaterializeResult(
             asset_key=f"staging_{entity}",
-            metadata={"rows": df.height, "rows_per_organisation": markdown_table(per_org)},
+            metadata={
+                "rows": int(per_org["len"].sum()),
+                "rows_per_organisation": markdown_table(per_org),
+            },
             check_results=[
                 check_result(f"staging_{entity}", "staging_expectations", outcomes[entity])
             ],
         )
-    staging_db.write("quarantine", "rows", quarantine)
     by_rule = (
         quarantine.group_by("organisation", "entity", "rule").len().sort("len", descending=True)
     )
@@ -168,8 +338,7 @@ def staging_canonical(
         asset_key=QUARANTINE_ASSET,
         metadata={"rows": quarantine.height, "by_rule": markdown_table(by_rule)},
     )
-    staging_db.write("canonical", "file_balance", balance)
-    outcome = check_conservation(balance, manifest)
+    outcome = staged.conservation
     yield dg.MaterializeResult(
         asset_key=BALANCE_ASSET,
         metadata={"files": balance.height, "balance": markdown_table(balance)},

@@ -22,6 +22,11 @@ the same ``unexpected_count`` as on the whole table (a violating row is always i
 uniqueness within the witness equals uniqueness in the table because all copies of a repeated
 key are in it; min/max are the table's). Only ``element_count`` and the percentages refer to the
 witness; the details carry ``rows`` (whole table) and ``validated_rows`` (the witness).
+
+The staging asset adapts one organisation at a time and never holds the union of all
+organisations: :class:`StagingValidation` takes the tables part by part (whole organisations per
+part: every key and reference includes ``organisation``), keeps each part's witness rows and a
+sample, and validates every table once at the end, with the same verdicts.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import polars as pl
 
 from anonymise.bsn import is_valid_bsn
 from assets.staging import schema
+from assets.staging.adapters.common import repeated, row_hash
 from quality.outcome import CheckOutcome
 
 BSN_VALID = "_bsn_valid"
@@ -215,17 +221,14 @@ def _outside(c: str, low: float | None, high: float | None, dtype: pl.DataType) 
     return bad.fill_null(False)
 
 
-def witness_rows(
+def _required_rows(
     entity: str,
     df: pl.DataFrame,
     tables: Mapping[str, pl.DataFrame],
     parent_keys: pl.DataFrame | None = None,
-    *,
-    sample: int = SAMPLE_ROWS,
-) -> pl.DataFrame:
-    """The rows of ``df`` GX must see to judge the whole table exactly (see the module doc):
-    every row violating a rule of the suite, the rows holding each date column's min and max,
-    and a seeded sample of ``sample`` rows; in table order, columns unchanged."""
+) -> pl.Series:
+    """Positions (UInt32, ascending) of the rows GX must see to judge ``df`` exactly: every row
+    violating a rule of the suite and the rows holding each date column's min and max."""
     spec = STAGING_SPECS[entity]
     schema_ = df.schema
     present = set(df.columns)
@@ -255,50 +258,81 @@ def witness_rows(
     if spec.unique and all(c in present for c in spec.unique):
         # Every row whose key hash repeats: a superset of the duplicated keys (a hash collision
         # only adds a row, which stays unique within the witness).
-        bad.append(pl.struct(list(spec.unique)).hash(seed=0).is_duplicated())
+        key_hash = df.select(row_hash(list(spec.unique))).to_series()
+        bad.append(repeated(key_hash))
     ref = spec.reference
     parent = tables.get(ref.parent) if ref is not None else None
     if ref is not None and parent is not None and _reference_usable(ref, df, parent):
         keys = parent_keys if parent_keys is not None else _parent_keys(ref, parent)
-        cols = list(ref.columns)
-        orphans = df.select(cols).drop_nulls().unique().join(keys, on=cols, how="anti")
-        if orphans.height:
-            flagged = orphans.with_columns(pl.lit(True).alias("_orphan"))
-            bad.append(
-                df.select(cols)
-                .join(flagged, on=cols, how="left", maintain_order="left")
-                .get_column("_orphan")
-                .fill_null(False)
-            )
+        bad.append(_orphans(list(ref.columns), df, keys))
         # rows with a null key are already in (not_null)
-    mask = df.select(pl.any_horizontal(bad).alias("_bad")) if bad else None
     index = pl.int_range(pl.len(), dtype=pl.UInt32)
     picked = (
-        df.select(index.alias("i")).filter(mask.get_column("_bad")).get_column("i")
-        if mask is not None
+        df.select(index.alias("i"), pl.any_horizontal(bad).alias("_bad"))
+        .filter("_bad")
+        .get_column("i")
+        if bad
         else pl.Series("i", [], dtype=pl.UInt32)
     )
     extremes = []
     for c in spec.dates:
         if c in present and df[c].null_count() < df.height:
             extremes += [df[c].arg_min(), df[c].arg_max()]
-    rng_rows = (
-        df.select(index.alias("i"))
-        .get_column("i")
-        .sample(n=min(sample, df.height), seed=SAMPLE_SEED)
-    )
-    rows = (
-        pl.concat(
-            [
-                picked,
-                rng_rows,
-                pl.Series("i", [i for i in extremes if i is not None], dtype=pl.UInt32),
-            ]
+    extra = pl.Series("i", [i for i in extremes if i is not None], dtype=pl.UInt32)
+    return pl.concat([picked, extra]).unique().sort()
+
+
+def _orphans(cols: list[str], df: pl.DataFrame, keys: pl.DataFrame) -> pl.Expr | pl.Series:
+    """True for rows of ``df`` whose non-null key ``cols`` is not among ``keys`` (exact)."""
+    if len(cols) == 2 and cols[0] == "organisation":
+        # Per organisation, a set look-up of the other key column: several times faster than a
+        # join over the pairs on tens of millions of rows.
+        known = [
+            (pl.col("organisation") == org)
+            & pl.col(cols[1]).is_in(ids.get_column(cols[1]).implode())
+            for (org,), ids in keys.partition_by("organisation", as_dict=True).items()
+        ]
+        if not known:
+            return pl.all_horizontal([pl.col(c).is_not_null() for c in cols])
+        return ~pl.any_horizontal(known).fill_null(False) & pl.all_horizontal(
+            [pl.col(c).is_not_null() for c in cols]
         )
-        .unique()
-        .sort()
+    orphans = df.select(cols).drop_nulls().unique().join(keys, on=cols, how="anti")
+    if not orphans.height:
+        return pl.repeat(False, df.height, eager=True)
+    flagged = orphans.with_columns(pl.lit(True).alias("_orphan"))
+    return (
+        df.select(cols)
+        .join(flagged, on=cols, how="left", maintain_order="left")
+        .get_column("_orphan")
+        .fill_null(False)
     )
-    return df[rows]
+
+
+def _sample_rows(
+    height: int, n: int, *, exclude: pl.Series | None = None, seed: int = SAMPLE_SEED
+) -> pl.Series:
+    """A seeded sample of ``n`` row positions of a ``height``-row frame, none in ``exclude``."""
+    index = pl.int_range(0, height, dtype=pl.UInt32, eager=True).alias("i")
+    if exclude is not None and exclude.len():
+        index = index.filter(~index.is_in(exclude.implode()))
+    return index.sample(n=min(n, index.len()), seed=seed)
+
+
+def witness_rows(
+    entity: str,
+    df: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame],
+    parent_keys: pl.DataFrame | None = None,
+    *,
+    sample: int = SAMPLE_ROWS,
+) -> pl.DataFrame:
+    """The rows of ``df`` GX must see to judge the whole table exactly (see the module doc):
+    every row violating a rule of the suite, the rows holding each date column's min and max,
+    and a seeded sample of ``sample`` rows; in table order, columns unchanged."""
+    required = _required_rows(entity, df, tables, parent_keys)
+    drawn = _sample_rows(df.height, sample)
+    return df[pl.concat([required, drawn]).unique().sort()]
 
 
 def staging_expectations(
@@ -400,6 +434,128 @@ def staging_expectations(
     return out
 
 
+@dataclass
+class _Accumulated:
+    """What :class:`StagingValidation` keeps of one canonical table across parts."""
+
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    dates_with_values: set[str] = field(default_factory=set)
+    required: list[pl.DataFrame] = field(default_factory=list)  # rows GX must see
+    sampled: list[pl.DataFrame] = field(default_factory=list)  # ordinary rows
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class StagingValidation:
+    """Validate canonical tables that arrive in parts (one organisation at a time), each table
+    once at the end, with the verdicts and unexpected counts of validating the whole table.
+
+    Every key and reference of the suites includes ``organisation``, so a part that holds whole
+    organisations can be judged on its own: :meth:`add` keeps its witness rows (every violating
+    row, each date column's extreme rows) with their computed check columns, plus a seeded
+    sample of ordinary rows; :meth:`outcomes` runs GX once per table on all parts' witness rows
+    and at most :data:`SAMPLE_ROWS` sampled rows. A table of at most :data:`SAMPLE_ROWS` rows in
+    all is validated whole. An organisation may appear in only one part (else a key repeated
+    across two parts would be missed): :meth:`add` refuses a second part of it.
+    """
+
+    def __init__(self) -> None:
+        self._tables: dict[str, _Accumulated] = {}
+        self._unknown: set[str] = set()
+        self._organisations: set[str | None] = set()
+
+    def add(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Add one part: canonical tables of the same organisation(s), parents included (the
+        part's ``persons`` and ``episodes`` are the references of its other tables)."""
+        orgs: set[str | None] = set()
+        for df in tables.values():
+            if "organisation" in df.columns and not df.is_empty():
+                column = df.get_column("organisation")
+                lo, hi = column.min(), column.max()  # one pass, no hashing: usually one value
+                orgs |= {lo, hi} if lo == hi else set(column.drop_nulls().unique().to_list())
+        orgs.discard(None)
+        repeated = orgs & self._organisations
+        if repeated:
+            raise ValueError(
+                f"organisation(s) {sorted(repeated)} already validated in an earlier part; "
+                "a part must hold whole organisations."
+            )
+        self._organisations |= orgs
+        keys: dict[tuple, pl.DataFrame] = {}  # parent -> its distinct keys, computed once
+        for entity, df in tables.items():
+            if entity not in STAGING_SPECS:
+                self._unknown.add(entity)
+                continue
+            ref = STAGING_SPECS[entity].reference
+            parent_keys = None
+            if ref is not None and ref.parent in tables:
+                parent = tables[ref.parent]
+                if _reference_usable(ref, df, parent):
+                    cache = (ref.parent, ref.columns, ref.parent_columns)
+                    if cache not in keys:
+                        keys[cache] = _parent_keys(ref, parent)
+                    parent_keys = keys[cache]
+            self.add_table(entity, df, tables, parent_keys=parent_keys)
+
+    def add_table(
+        self,
+        entity: str,
+        df: pl.DataFrame,
+        tables: Mapping[str, pl.DataFrame] | None = None,
+        *,
+        parent_keys: pl.DataFrame | None = None,
+    ) -> None:
+        """Add one part of one table; ``tables`` supplies its parent (``parent_keys``, the
+        parent's distinct keys, may be passed when already computed)."""
+        tables = tables or {}
+        spec = STAGING_SPECS[entity]
+        acc = self._tables.setdefault(entity, _Accumulated())
+        acc.rows += df.height
+        acc.columns = df.columns
+        acc.dates_with_values |= {
+            c for c in spec.dates if c in df.columns and df[c].null_count() < df.height
+        }
+        if df.height <= SAMPLE_ROWS:
+            required, sampled = df, df.clear()
+        else:
+            must = _required_rows(entity, df, tables, parent_keys)
+            required = df[must]
+            sampled = df[_sample_rows(df.height, SAMPLE_ROWS, exclude=must).sort()]
+        required, notes = _with_check_columns(entity, spec, required, tables, parent_keys)
+        sampled, _ = _with_check_columns(entity, spec, sampled, tables, parent_keys)
+        acc.required.append(required)
+        acc.sampled.append(sampled)
+        acc.notes.update(notes)
+
+    def outcome(self, entity: str) -> CheckOutcome:
+        """The outcome of one table over every part added."""
+        from quality.gx_runtime import validate_frame
+
+        acc = self._tables[entity]
+        spec = STAGING_SPECS[entity]
+        sampled = pl.concat(acc.sampled, how="diagonal_relaxed")
+        if acc.rows > SAMPLE_ROWS and sampled.height > SAMPLE_ROWS:
+            sampled = sampled.sample(n=SAMPLE_ROWS, seed=SAMPLE_SEED)
+        frame = pl.concat([*acc.required, sampled], how="diagonal_relaxed")
+        all_null = frozenset(
+            c for c in spec.dates if c in acc.columns and c not in acc.dates_with_values
+        )
+        expectations = staging_expectations(entity, frame.columns, all_null)
+        notes = {"rows": acc.rows, "validated_rows": frame.height, **acc.notes}
+        return validate_frame(frame, expectations, name=f"staging_{entity}", extra=notes)
+
+    def outcomes(self) -> dict[str, CheckOutcome]:
+        """One outcome per table added (a table name outside the canonical model fails)."""
+        out = {e: self.outcome(e) for e in self._tables}
+        for entity in sorted(self._unknown):
+            out[entity] = CheckOutcome(
+                False,
+                f"{entity}: not a canonical staging table.",
+                {"known": sorted(STAGING_SPECS)},
+            )
+        return out
+
+
 def validate_staging_table(
     entity: str,
     df: pl.DataFrame,
@@ -412,41 +568,15 @@ def validate_staging_table(
     Tables above :data:`SAMPLE_ROWS` rows are validated on their witness rows (see the module
     docstring): the same verdicts and unexpected counts as on the whole table.
     """
-    from quality.gx_runtime import validate_frame
-
-    tables = tables or {}
-    spec = STAGING_SPECS[entity]
-    rows = df.height
-    all_null = frozenset(c for c in spec.dates if c in df.columns and df[c].null_count() == rows)
-    checked = df
-    if rows > SAMPLE_ROWS:
-        checked = witness_rows(entity, df, tables, parent_keys)
-    frame, notes = _with_check_columns(entity, spec, checked, tables, parent_keys)
-    expectations = staging_expectations(entity, frame.columns, all_null)
-    notes = {"rows": rows, "validated_rows": frame.height, **notes}
-    return validate_frame(frame, expectations, name=f"staging_{entity}", extra=notes)
+    validation = StagingValidation()
+    validation.add_table(entity, df, tables, parent_keys=parent_keys)
+    return validation.outcome(entity)
 
 
 def validate_staging(tables: Mapping[str, pl.DataFrame]) -> dict[str, CheckOutcome]:
-    """One outcome per given canonical table (unknown table names fail)."""
-    out: dict[str, CheckOutcome] = {}
-    keys: dict[tuple, pl.DataFrame] = {}  # parent -> its distinct keys, computed once
-    for entity, df in tables.items():
-        if entity not in STAGING_SPECS:
-            out[entity] = CheckOutcome(
-                False,
-                f"{entity}: not a canonical staging table.",
-                {"known": sorted(STAGING_SPECS)},
-            )
-            continue
-        ref = STAGING_SPECS[entity].reference
-        parent_keys = None
-        if ref is not None and ref.parent in tables:
-            parent = tables[ref.parent]
-            if _reference_usable(ref, df, parent):
-                cache = (ref.parent, ref.columns, ref.parent_columns)
-                if cache not in keys:
-                    keys[cache] = _parent_keys(ref, parent)
-                parent_keys = keys[cache]
-        out[entity] = validate_staging_table(entity, df, tables, parent_keys=parent_keys)
-    return out
+    """One outcome per given canonical table (unknown table names fail); the tables are one
+    part of :class:`StagingValidation` (so any mix of organisations)."""
+    validation = StagingValidation()
+    validation.add(tables)
+    outcomes = validation.outcomes()
+    return {e: outcomes[e] for e in tables}

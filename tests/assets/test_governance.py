@@ -14,6 +14,7 @@ from assets.governance.access import person_records
 from assets.governance.requests import RequestFileError, read_requests
 from assets.governance.retention import RetentionPolicy, Term, expired_persons
 from pipelines.definitions import ALL_JOB, build_definitions
+from pipelines.resources import read_frame
 from synthetic import generate
 
 
@@ -76,8 +77,9 @@ def _run(settings) -> None:
 
 
 def _q(settings, sql: str, params=None):
+    # read_frame: ENUM code columns (organisation, domain, source_file) as text
     with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        return con.execute(sql, params or []).pl()
+        return read_frame(con, sql, params or [])
 
 
 @pytest.mark.slow

@@ -219,3 +219,67 @@ def test_witness_validation_matches_whole_table(monkeypatch) -> None:
     # a clean row that breaks nothing is not needed by GX: the witness leaves it out
     clean = st.witness_rows("bridge_scores", _tables()["bridge_scores"], _tables(), sample=0)
     assert clean.height == 1  # the min and max measured_on row only (all dates equal: row 0)
+
+
+def _summary(outcomes: dict) -> dict:
+    return {
+        name: sorted(
+            (r["rule"], ",".join(r["columns"]), r["success"], r.get("unexpected_count"))
+            for r in o.details["results"]
+        )
+        for name, o in outcomes.items()
+    }
+
+
+def _two_organisations() -> tuple[dict[str, pl.DataFrame], ...]:
+    """(union, groningen part, zuidplas part): the test tables twice, the second with its own
+    dirt (a repeated score key, an orphan goal)."""
+    a = _tables()
+    b = {
+        e: df.with_columns(pl.lit("zuidplas").alias("organisation")) for e, df in _tables().items()
+    }
+    b["bridge_scores"] = pl.concat([b["bridge_scores"], b["bridge_scores"].head(1)])
+    b["goals"] = b["goals"].with_columns(pl.Series("episode_id", ["KG-1", "XX"]))
+    return {e: pl.concat([a[e], b[e]]) for e in a}, a, b
+
+
+def test_validation_in_parts_per_organisation_equals_validation_of_the_whole(monkeypatch) -> None:
+    """The staging asset validates one organisation at a time: same verdicts and counts as the
+    union, with and without witness rows; an organisation cannot come back in a later part."""
+    import quality.suites.staging as st
+
+    whole, a, b = _two_organisations()
+    for sample in (st.SAMPLE_ROWS, 0):
+        monkeypatch.setattr(st, "SAMPLE_ROWS", sample)
+        validation = st.StagingValidation()
+        validation.add(a)
+        validation.add(b)
+        parts = validation.outcomes()
+        assert _summary(parts) == _summary(validate_staging(whole))
+        assert not parts["bridge_scores"].passed and not parts["goals"].passed
+        assert parts["bridge_scores"].details["rows"] == whole["bridge_scores"].height
+    validation = st.StagingValidation()
+    validation.add(a)
+    try:
+        validation.add(a)
+    except ValueError as exc:
+        assert "groningen" in str(exc)
+    else:
+        raise AssertionError("a second part of the same organisation was accepted")
+
+
+def test_orphan_look_up_per_organisation_equals_the_join() -> None:
+    import quality.suites.staging as st
+
+    df = pl.DataFrame(
+        {
+            "organisation": ["groningen", "groningen", "zuidplas", "breda", None, "zuidplas"],
+            "episode_id": ["E1", "E2", "E1", "E1", "E1", None],
+            "other": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    keys = pl.DataFrame({"organisation": ["groningen", "zuidplas"], "episode_id": ["E1", "E1"]})
+    fast = df.select(st._orphans(["organisation", "episode_id"], df, keys)).to_series()
+    slow = st._orphans(["episode_id", "organisation"], df, keys)  # the general join path
+    assert fast.to_list() == [False, True, False, True, False, False]
+    assert fast.to_list() == slow.to_list()

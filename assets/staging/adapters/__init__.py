@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 
 import polars as pl
@@ -41,12 +41,7 @@ def conservation(raw: Mapping[str, pl.DataFrame], result: AdapterResult) -> pl.D
         if raw_counts
         else pl.DataFrame(schema={SOURCE_FILE: pl.String(), "raw_rows": pl.Int64()})
     ).rename({SOURCE_FILE: "source_file"})
-    lineage = [df.select("source_file", "source_row") for df in result.tables.values()]
-    staged = (
-        pl.concat(lineage).unique().group_by("source_file").agg(pl.len().alias("staged_rows"))
-        if lineage
-        else pl.DataFrame(schema={"source_file": pl.String(), "staged_rows": pl.Int64()})
-    )
+    staged = _staged_rows(result.tables.values())
     quarantined = result.quarantine.group_by("source_file").agg(pl.len().alias("quarantined"))
     duplicates = result.duplicates.group_by("source_file").agg(
         pl.col("removed_duplicates").sum().alias("duplicates")
@@ -63,6 +58,31 @@ def conservation(raw: Mapping[str, pl.DataFrame], result: AdapterResult) -> pl.D
         == pl.col("staged_rows") + pl.col("quarantined") + pl.col("duplicates") + pl.col("withheld")
     )
     return out.select(list(BALANCE_SCHEMA)).cast(BALANCE_SCHEMA).sort("source_file")
+
+
+def _staged_rows(tables: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """source_file, staged_rows: the distinct row numbers of each file in any of ``tables``.
+
+    A table from one file (most are; the 28 M-row score table is) skips grouping by file name:
+    its row numbers are counted directly.
+    """
+    rows: dict[str | None, list[pl.Series]] = {}
+    for df in tables:
+        if df.is_empty():
+            continue
+        files = df.get_column("source_file")
+        if files.null_count() == 0 and files.min() == files.max():
+            rows.setdefault(files[0], []).append(df.get_column("source_row"))
+            continue
+        for (file,), part in df.select("source_file", "source_row").group_by("source_file"):
+            rows.setdefault(file, []).append(part.get_column("source_row"))
+    return pl.DataFrame(
+        {
+            "source_file": list(rows),
+            "staged_rows": [pl.concat(parts).n_unique() for parts in rows.values()],
+        },
+        schema={"source_file": pl.String(), "staged_rows": pl.Int64()},
+    )
 
 
 __all__ = ["ADAPTERS", "BALANCE_SCHEMA", "conservation"]

@@ -25,6 +25,18 @@ EXPORTS: tuple[ExportSpec, ...] = (
         encoding="latin-1",
         separator=";",
         description="Sociaal team Aalsmeer household cases: one row per case",
+        columns=(
+            "casus_id",
+            "startdatum",
+            "einddatum",
+            "reden_einde",
+            "uitkomst",
+            "netto_inkomen_huishouden",
+            "inkomstenbron",
+            "schuld_bedrag",
+            "medische_gegevens",
+            "bezwaar",
+        ),
     ),
     ExportSpec(
         "members",
@@ -32,6 +44,17 @@ EXPORTS: tuple[ExportSpec, ...] = (
         encoding="latin-1",
         separator=";",
         description="Members of each household case (applicant, partner, children, others)",
+        columns=(
+            "lid_id",
+            "casus_id",
+            "rol",
+            "bsn",
+            "geboortedatum",
+            "geslacht",
+            "nationaliteit",
+            "huisnummer",
+            "postcode",
+        ),
     ),
 )
 

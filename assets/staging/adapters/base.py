@@ -37,6 +37,11 @@ class ExportSpec:
 
     The raw layer reads every matching file as text columns (nothing parsed, nothing lost) and adds
     ``_source_file`` (path relative to the landing root) and ``_source_row`` (1-based data row).
+
+    ``columns`` lists the export columns the adapter reads (``None``: all of them). Staging loads
+    only those from the raw table, so names, contact details and free text that the adapter never
+    maps are not copied into its working frames; duplicate detection still compares every column
+    (:func:`assets.staging.canonical.read_raw_export`).
     """
 
     name: str  # export name; the raw asset is raw_<organisation>__<name>
@@ -45,3 +50,5 @@ class ExportSpec:
     separator: str = ","
     description: str = ""  # shown in the Dagster UI
     required: bool = True  # a missing file is an error (False: optional export)
+    columns: tuple[str, ...] | None = None  # the export columns the adapter reads (None: all)
+    priority: int = 0  # raw steps with a higher priority run first (the largest exports)

@@ -12,7 +12,7 @@ never the rejected value (no personal data in quarantine, logs or exception mess
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -27,6 +27,9 @@ SOURCE_ROW = "_source_row"
 
 RULE = "_rule"
 DETAIL = "_detail"
+DUPLICATE = "_duplicate"
+"""Optional raw column: the row exactly repeats an earlier row of its file (computed over every
+export column when staging loads raw rows; see :func:`dedupe`)."""
 
 RULES: dict[str, str] = {
     "id_missing": "column '{column}' is empty but the row's identifier is required",
@@ -101,11 +104,15 @@ UNKNOWN_NATIONALITY: frozenset[str] = frozenset({"onbekend", "n.b.", "nb", "?"})
 
 @dataclass(frozen=True)
 class Check:
-    """A row is rejected with ``rule`` when ``violated`` is true (null counts as false)."""
+    """A row is rejected with ``rule`` when ``violated`` is true (null counts as false).
+
+    ``violated`` is an expression, or a function of the whole frame returning one boolean per
+    row (for rules an expression computes slowly, such as a repeated identifier).
+    """
 
     rule: str
     column: str  # the export column (or columns) the detail names
-    violated: pl.Expr
+    violated: pl.Expr | Callable[[pl.DataFrame], pl.Series]
     parent: str = ""  # what an orphan refers to, e.g. "participant in deelnemers.csv"
 
     def detail(self) -> str:
@@ -114,7 +121,12 @@ class Check:
 
 @dataclass(frozen=True)
 class Field:
-    """A parsed working column (``value``, aliased) and the checks on it."""
+    """A parsed working column (``value``, aliased) and the checks on it.
+
+    With a ``source``, ``value`` and every check that reads only ``source`` and the value are
+    computed once per distinct source value (:func:`parse`): they must be row-wise expressions
+    (no window, no aggregate), as every field constructor here makes them.
+    """
 
     value: pl.Expr
     checks: tuple[Check, ...] = ()
@@ -148,11 +160,19 @@ def id_field(column: str, alias: str) -> Field:
 
 def duplicate_id(column: str, alias: str) -> Check:
     """Rows after the first with the same identifier (not exact duplicates: those are gone)."""
-    return Check(
-        "duplicate_id",
-        column,
-        pl.col(alias).is_not_null() & ~pl.col(alias).is_first_distinct(),
-    )
+    return Check("duplicate_id", column, lambda df: later_repeats(df.get_column(alias)))
+
+
+def later_repeats(values: pl.Series) -> pl.Series:
+    """True for a non-null value that an earlier row already holds (``~is_first_distinct``,
+    exact): hash first, then compare the values only among the rows whose hash repeats."""
+    maybe = repeated(values.hash(seed=0)) & values.is_not_null()
+    out = pl.repeat(False, values.len(), eager=True)
+    if maybe.any():
+        positions = maybe.arg_true()
+        later = ~values.gather(positions).is_first_distinct()
+        out = out.scatter(positions.filter(later), True)
+    return out
 
 
 def orphan(column: str, alias: str, parents: pl.Series, parent: str) -> Check:
@@ -320,8 +340,8 @@ def house_number_from_address(column: str) -> pl.Expr:
 
 # --------------------------------------------------------------------------- rows
 def data_columns(df: pl.DataFrame) -> list[str]:
-    """The export's own columns (no lineage)."""
-    return [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW)]
+    """The export's own columns (no lineage, no duplicate flag)."""
+    return [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, DUPLICATE)]
 
 
 def source_files(df: pl.DataFrame) -> pl.Series:
@@ -329,21 +349,50 @@ def source_files(df: pl.DataFrame) -> pl.Series:
     return df.get_column(SOURCE_FILE).unique(maintain_order=True)
 
 
+def row_hash(columns: Sequence[str]) -> pl.Expr:
+    """A 64-bit hash of each row's values in ``columns`` (nulls hash alike), combined from the
+    columns' own hashes: they are computed in parallel, a struct's hash on one thread."""
+    hashes = [pl.col(c).hash(seed=i) for i, c in enumerate(columns)]
+    return pl.reduce(lambda acc, h: acc * 1_000_003 + h, hashes)
+
+
+def repeated(values: pl.Series) -> pl.Series:
+    """True where the value occurs more than once (``is_duplicated`` through a sort: several
+    times faster on tens of millions of hashes)."""
+    ordered = values.sort()
+    repeats = ordered.filter((ordered == ordered.shift(1)) | (ordered == ordered.shift(-1)))
+    if repeats.is_empty():
+        return pl.repeat(False, values.len(), eager=True)
+    return values.is_in(repeats.unique().implode())
+
+
 def dedupe(df: pl.DataFrame, organisation: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Drop exact duplicate rows per file (every data column equal, first kept).
 
     Returns the remaining rows and a DUPLICATES frame with one row per source file.
+
+    When ``df`` carries a ``_duplicate`` column (staging loads raw rows with it, computed by
+    DuckDB over every export column, also those the adapter does not read), that flag decides;
+    it is dropped from the result.
     """
-    row = pl.struct([SOURCE_FILE, *data_columns(df)])
-    # Hash first (cheap); compare whole rows only among rows whose hash repeats, and address
-    # rows by position (no join over the whole frame).
-    maybe = df.select(row.hash(seed=0).is_duplicated()).to_series()
-    candidates = (
-        df.with_row_index("_i")
-        .filter(maybe)
-        .select("_i", SOURCE_FILE, row.is_first_distinct().alias("_first"))
-    )
-    dropped = candidates.filter(~pl.col("_first"))
+    if DUPLICATE in df.columns:
+        dropped = (
+            df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), SOURCE_FILE, DUPLICATE)
+            .filter(pl.col(DUPLICATE))
+            .drop(DUPLICATE)
+        )
+        df = df.drop(DUPLICATE)
+    else:
+        columns = [SOURCE_FILE, *data_columns(df)]
+        # Hash first (cheap); compare whole rows only among rows whose hash repeats, and address
+        # rows by position (no join over the whole frame).
+        maybe = repeated(df.select(row_hash(columns)).to_series())
+        candidates = (
+            df.with_row_index("_i")
+            .filter(maybe)
+            .select("_i", SOURCE_FILE, pl.struct(columns).is_first_distinct().alias("_first"))
+        )
+        dropped = candidates.filter(~pl.col("_first"))
     files = source_files(df)
     removed = dropped.group_by(SOURCE_FILE).agg(pl.len().cast(pl.Int64).alias("removed_duplicates"))
     counts = (
@@ -369,11 +418,20 @@ def flag(df: pl.DataFrame, checks: Iterable[Check]) -> pl.DataFrame:
     """
     priority = {r: i for i, r in enumerate(RULES)}
     ordered = sorted(checks, key=lambda c: priority[c.rule])  # stable within one rule
-    # An integer chain is far cheaper than a string chain on millions of rows.
-    index: pl.Expr = pl.lit(None, pl.UInt16)
-    for i in reversed(range(len(ordered))):
-        hit = ordered[i].violated.fill_null(False)
-        index = pl.when(hit).then(pl.lit(i, pl.UInt16)).otherwise(index)
+    computed = {
+        f"_check_{i}": k.violated(df) for i, k in enumerate(ordered) if callable(k.violated)
+    }
+    if computed:
+        df = df.with_columns(**computed)
+    violated = [
+        pl.col(f"_check_{i}") if callable(k.violated) else k.violated for i, k in enumerate(ordered)
+    ]
+    # The first violated check's position: an integer per check, the smallest wins (the checks
+    # are evaluated in parallel; far cheaper than a string chain on millions of rows).
+    index: pl.Expr = pl.min_horizontal(
+        pl.lit(None, pl.UInt16),
+        *[pl.when(v.fill_null(False)).then(pl.lit(i, pl.UInt16)) for i, v in enumerate(violated)],
+    )
     rules = {i: k.rule for i, k in enumerate(ordered)}
     details = {i: k.detail() for i, k in enumerate(ordered)}
     df = df.with_columns(index.alias("_index"))
@@ -382,7 +440,7 @@ def flag(df: pl.DataFrame, checks: Iterable[Check]) -> pl.DataFrame:
     if RULE in df.columns:
         rule = pl.coalesce(pl.col(RULE), rule)
         detail = pl.when(pl.col(RULE).is_not_null()).then(pl.col(DETAIL)).otherwise(detail)
-    return df.with_columns(rule.alias(RULE), detail.alias(DETAIL)).drop("_index")
+    return df.with_columns(rule.alias(RULE), detail.alias(DETAIL)).drop("_index", *computed)
 
 
 def split(df: pl.DataFrame, organisation: str, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -402,17 +460,41 @@ def split(df: pl.DataFrame, organisation: str, entity: str) -> tuple[pl.DataFram
 
 
 def parse(df: pl.DataFrame, fields: Iterable[Field], extra: Iterable[Check] = ()) -> pl.DataFrame:
-    """Add the fields' working columns, then flag rows by their checks and ``extra``."""
+    """Add the fields' working columns, then flag rows by their checks and ``extra``.
+
+    A field with a ``source`` column (dates, codes: few distinct values) is parsed once per
+    distinct value, and so are those of its checks that read only that column and the field's
+    own value; both are then looked up for every row.
+    """
     fields = list(fields)
+    looked_up: list[pl.Series] = []
+    checks: list[Check] = []
+    computed: list[str] = []
     for f in fields:
-        if f.source is not None:  # few distinct values (dates, codes): parse each once
-            distinct = df.select(pl.col(f.source).unique()).with_columns(f.value)
-            name = distinct.columns[-1]
-            df = df.drop(name, strict=False).join(
-                distinct, on=f.source, how="left", maintain_order="left", nulls_equal=True
-            )
+        if f.source is None:
+            checks += f.checks
+            continue
+        distinct = df.select(pl.col(f.source).unique()).with_columns(f.value)
+        name = distinct.columns[-1]
+        local: dict[str, pl.Expr] = {}
+        for k in f.checks:
+            if not callable(k.violated) and set(k.violated.meta.root_names()) <= {f.source, name}:
+                column = f"_check_{name}_{len(local)}"
+                local[column] = k.violated.fill_null(False)
+                checks.append(Check(k.rule, k.column, pl.col(column), parent=k.parent))
+            else:
+                checks.append(k)
+        distinct = distinct.with_columns(**local)
+        # Only the source column is joined; the values are then added to the whole frame.
+        joined = df.select(f.source).join(
+            distinct, on=f.source, how="left", maintain_order="left", nulls_equal=True
+        )
+        looked_up += [joined.get_column(c) for c in (name, *local)]
+        computed += list(local)
+    if looked_up:
+        df = df.with_columns(looked_up)
     df = df.with_columns([f.value for f in fields if f.source is None])
-    return flag(df, [c for f in fields for c in f.checks] + list(extra))
+    return flag(df, checks + list(extra)).drop(computed)
 
 
 def lineage(organisation: str) -> list[pl.Expr]:
@@ -472,6 +554,14 @@ def conformed(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 def only_when(condition: pl.Expr, field: Field) -> Field:
     """The field's value and checks apply only to rows where ``condition`` holds."""
     checks = tuple(
-        Check(k.rule, k.column, condition & k.violated, parent=k.parent) for k in field.checks
+        Check(k.rule, k.column, _when(condition, k.violated), parent=k.parent) for k in field.checks
     )
     return Field(field.value, checks, field.source)
+
+
+def _when(
+    condition: pl.Expr, violated: pl.Expr | Callable[[pl.DataFrame], pl.Series]
+) -> pl.Expr | Callable[[pl.DataFrame], pl.Series]:
+    if callable(violated):
+        return lambda df: df.select(condition.fill_null(False)).to_series() & violated(df)
+    return condition & violated

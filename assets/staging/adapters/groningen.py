@@ -24,24 +24,49 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "deelnemers*.csv",
         separator=";",
         description="Kansrijk participants: one row per participant trajectory (person + episode)",
+        columns=(
+            "deelnemer_id",
+            "bsn",
+            "geboortedatum",
+            "leeftijd_bij_intake",
+            "geslacht",
+            "postcode",
+            "huisnummer",
+            "huishouden",
+            "aantal_kinderen",
+            "startdatum",
+            "einddatum",
+            "reden_einde",
+            "bezwaar_onderzoek",
+        ),
     ),
     ExportSpec(
         "buddies",
         "buddies*.csv",
         separator=";",
         description="Kansrijk buddies (volunteers): never staged, withheld by design",
+        columns=(),  # only counted per file
     ),
     ExportSpec(
         "measurements",
         "metingen*.csv",
         separator=";",
         description="Bridge measurements: one row per moment with the levels of all 8 domains",
+        priority=10,  # the largest export: loaded first
     ),
     ExportSpec(
         "goals",
         "doelen*.csv",
         separator=";",
         description="Goals of the 'Mijn Doel-Actieplan' (free text stays in raw)",
+        columns=(
+            "doel_id",
+            "deelnemer_id",
+            "pijler",
+            "datum_gesteld",
+            "datum_behaald",
+            "vertrouwen",
+        ),
     ),
 )
 
@@ -140,6 +165,17 @@ def _measurements(
             c.orphan("deelnemer_id", "_participant", participants, "participant"),
             c.Check("scores_missing", all_columns, none_scored),
         ],
+    )
+    # Only what the long table and the quarantine need: the raw text goes before the split
+    # copies the kept rows (the measurements are the largest export).
+    df = df.select(
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
+        "_participant",
+        "_date",
+        *[f"_{d}" for d in schema.DOMAINS],
+        c.RULE,
+        c.DETAIL,
     )
     kept, quarantine = c.split(df, ORGANISATION, "bridge_scores")
     # Lazily: the wide-to-long step and the filter run as one pass (no 8x frame kept twice).

@@ -23,6 +23,15 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "contacten*.csv",
         separator=",",
         description="Wijkkracht Hengelo contacts: one row per person",
+        columns=(
+            "contact_id",
+            "bsn",
+            "geboortedatum",
+            "geslacht",
+            "adres",
+            "postcode",
+            "gezondheid_notities",
+        ),
     ),
     ExportSpec(
         "trajectories",
