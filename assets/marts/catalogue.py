@@ -105,8 +105,12 @@ CATALOGUE: dict[str, TableDoc] = {
                 "health_flag": "Health problem registered in the case (ja/nee; 'onbekend' where "
                 "the organisation does not record it). Sensitive.",
                 "justice_flag": "Justice involvement registered (ja/nee/onbekend). Sensitive.",
-                "duration_months": "Episode duration in whole months, as the lower bound of its "
-                "bucket (0, 3, 6, 9, 12, 18, 24, 36 = 36 or more); to date if ongoing.",
+                "duration_months": "Duration of an ended episode in whole months, as the lower "
+                "bound of its bucket (0, 3, 6, 9, 12, 18, 24, 36 = 36 or more). NULL while the "
+                "episode is ongoing (end_reason 'ongoing'): a duration up to the release date "
+                "would give away the intake date, which is generalised as a quasi-identifier. For "
+                "follow-up of ongoing episodes use the latest months_since_intake in "
+                "mart_bridge_scores as a lower bound.",
             },
         ),
         TableDoc(

@@ -82,6 +82,29 @@ def test_release_passes_every_check(released) -> None:
     assert bytes.fromhex("7b" * 32) not in content and b"7b" * 32 not in content
 
 
+def test_duration_is_published_only_for_ended_episodes(released) -> None:
+    """An ongoing episode's duration up to the release date would give away its intake date (a
+    generalised quasi-identifier), so it is NULL, and the dictionary says so."""
+    settings, _, _ = released
+    with duckdb.connect(str(settings.paths.research_db), read_only=True) as con:
+        ongoing, ended = con.execute(
+            "select count(*) filter "
+            "(where end_reason = 'ongoing' and duration_months is not null), "
+            "count(*) filter (where end_reason <> 'ongoing' and duration_months is null) "
+            "from mart_persons"
+        ).fetchone()
+        n_ongoing = con.execute(
+            "select count(*) from mart_persons where end_reason = 'ongoing'"
+        ).fetchone()[0]
+        doc = con.execute(
+            "select comment from duckdb_columns() where table_name = 'mart_persons' "
+            "and column_name = 'duration_months'"
+        ).fetchone()[0]
+    assert n_ongoing > 0
+    assert (ongoing, ended) == (0, 0)
+    assert "NULL while the episode is ongoing" in doc
+
+
 def _plant(monkeypatch, folder, change) -> None:
     """The marts step reads a candidate whose episodes file is ``change``d (a copy elsewhere;
     the marts read the candidate's files, never frames handed over in memory)."""
