@@ -11,42 +11,18 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import Universe, birth_dates, episodes, house_numbers, names, postcodes
 from synthetic.pools import NATIONALITIES, Pools, pick
 
 ORGANISATION = "aalsmeer"
 ENCODING, SEPARATOR, BOM = "latin-1", ";", False
+# File name -> header: the landing format's columns, in its order (the contract the
+# adapters and the raw suites check against).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "huishoudens.csv": (
-        "casus_id",
-        "startdatum",
-        "einddatum",
-        "reden_einde",
-        "uitkomst",
-        "netto_inkomen_huishouden",
-        "inkomstenbron",
-        "schuld_bedrag",
-        "medische_gegevens",
-        "woonsituatie",
-        "bezwaar",
-        "ondersteuningsplan",
-    ),
-    "leden.csv": (
-        "lid_id",
-        "casus_id",
-        "rol",
-        "bsn",
-        "voornaam",
-        "achternaam",
-        "geboortedatum",
-        "geslacht",
-        "nationaliteit",
-        "verblijfstitel",
-        "straat",
-        "huisnummer",
-        "postcode",
-    ),
+    "huishoudens.csv": export_columns(ORGANISATION, "households"),
+    "leden.csv": export_columns(ORGANISATION, "members"),
 }
 END_REASONS = ("afgerond", "geen ondersteuning", "afgebroken")
 OUTCOMES = ("doelen behaald", "deels behaald", "niet behaald")

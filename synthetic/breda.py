@@ -10,36 +10,17 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import Universe, age_at, episodes, postcodes
 from synthetic.pools import Pools, pick
 
 ORGANISATION = "breda"
 ENCODING, SEPARATOR, BOM = "utf-8", ";", False
+# File name -> header: the landing format's columns, in its order (the contract the
+# adapters and the raw suites check against).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "doorbraakplannen.csv": (
-        "plan_id",
-        "bsn",
-        "geslacht",
-        "leeftijd",
-        "postcode",
-        "inkomstenbronnen",
-        "beroep",
-        "werkverleden",
-        "schulden_totaal",
-        "kinderen_leeftijden",
-        "probleemomschrijving",
-        "schuldhulpverlening",
-        "beschermingsbewind",
-        "justitie",
-        "ggz",
-        "plankosten",
-        "doorbraak_bereikt",
-        "startdatum",
-        "einddatum",
-        "reden_einde",
-        "bezwaar",
-    )
+    "doorbraakplannen.csv": export_columns(ORGANISATION, "plans"),
 }
 INCOME_SOURCES = (
     "bijstand",

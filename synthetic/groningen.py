@@ -14,6 +14,7 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
+from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import (
     Universe,
@@ -29,67 +30,13 @@ from synthetic.pools import NATIONALITY_P, Pools, pick
 
 ORGANISATION = "groningen"
 ENCODING, SEPARATOR, BOM = "utf-8", ";", False
+# File name -> header: the landing format's columns, in its order (the contract the
+# adapters and the raw suites check against).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "deelnemers.csv": (
-        "deelnemer_id",
-        "voornaam",
-        "tussenvoegsel",
-        "achternaam",
-        "straat",
-        "huisnummer",
-        "postcode",
-        "woonplaats",
-        "geboortedatum",
-        "leeftijd_bij_intake",
-        "geslacht",
-        "bsn",
-        "email",
-        "telefoon",
-        "wij_dossiernummer",
-        "buddy_id",
-        "huishouden",
-        "aantal_kinderen",
-        "startdatum",
-        "einddatum",
-        "reden_einde",
-        "bezwaar_onderzoek",
-    ),
-    "buddies.csv": (
-        "buddy_id",
-        "voornaam",
-        "tussenvoegsel",
-        "achternaam",
-        "straat",
-        "huisnummer",
-        "postcode",
-        "woonplaats",
-        "email",
-    ),
-    "metingen.csv": (
-        "meting_id",
-        "deelnemer_id",
-        "meetdatum",
-        "wonen",
-        "gezin",
-        "gezondheid",
-        "sociaal_netwerk",
-        "schulden",
-        "spaargeld",
-        "diploma",
-        "netto_inkomen",
-    ),
-    "doelen.csv": (
-        "doel_id",
-        "deelnemer_id",
-        "pijler",
-        "doel",
-        "actie",
-        "uitdaging",
-        "wie_helpt",
-        "datum_gesteld",
-        "datum_behaald",
-        "vertrouwen",
-    ),
+    "deelnemers.csv": export_columns(ORGANISATION, "participants"),
+    "buddies.csv": export_columns(ORGANISATION, "buddies"),
+    "metingen.csv": export_columns(ORGANISATION, "measurements"),
+    "doelen.csv": export_columns(ORGANISATION, "goals"),
 }
 DOMAINS = COLUMNS["metingen.csv"][3:]
 PILLARS = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.groningen import household
 from synthetic.people import Universe, episodes, house_numbers, postcodes
@@ -17,28 +18,10 @@ from synthetic.pools import Pools, pick
 
 ORGANISATION = "zuidplas"
 ENCODING, SEPARATOR, BOM = "utf-8", ",", False
+# File name -> header: the landing format's columns, in its order (the contract the
+# adapters and the raw suites check against).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "registraties.csv": (
-        "registratie_id",
-        "clientnummer",
-        "bsn",
-        "naam",
-        "adres",
-        "postcode",
-        "woonplaats",
-        "geboortedatum",
-        "geslacht",
-        "gezinssamenstelling",
-        "aantal_kinderen",
-        "proces",
-        "achterstand_bedrag",
-        "aantal_schuldeisers",
-        "startdatum",
-        "einddatum",
-        "resultaat",
-        "bezwaar",
-        "notitie",
-    )
+    "registraties.csv": export_columns(ORGANISATION, "registrations"),
 }
 PROCESSES = ("Vroegsignalering", "Geldzaken", "Wisselgeldbudget", "1G1P1R casusregie")
 PROCESS_MONTHS = ((3.0, 9.0), (3.0, 18.0), (6.0, 24.0), (6.0, 36.0))

@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
+from assets.raw.formats import BRIDGE_DOMAINS, export_columns
 from quality.outcome import CheckOutcome
 
 CODE_MOSTLY = 0.95
@@ -73,43 +74,9 @@ class RawSpec:
     bsn: str | None = None
 
 
-_GRONINGEN_DOMAINS = (
-    "wonen",
-    "gezin",
-    "gezondheid",
-    "sociaal_netwerk",
-    "schulden",
-    "spaargeld",
-    "diploma",
-    "netto_inkomen",
-)
-
 RAW_SPECS: dict[tuple[str, str], RawSpec] = {
     ("groningen", "participants"): RawSpec(
-        required=(
-            "deelnemer_id",
-            "voornaam",
-            "tussenvoegsel",
-            "achternaam",
-            "straat",
-            "huisnummer",
-            "postcode",
-            "woonplaats",
-            "geboortedatum",
-            "leeftijd_bij_intake",
-            "geslacht",
-            "bsn",
-            "email",
-            "telefoon",
-            "wij_dossiernummer",
-            "buddy_id",
-            "huishouden",
-            "aantal_kinderen",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "bezwaar_onderzoek",
-        ),
+        required=export_columns("groningen", "participants"),
         ids=("deelnemer_id",),
         codes={
             "geslacht": ("m", "v", "x"),
@@ -128,39 +95,18 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         bsn="bsn",
     ),
     ("groningen", "buddies"): RawSpec(
-        required=(
-            "buddy_id",
-            "voornaam",
-            "tussenvoegsel",
-            "achternaam",
-            "straat",
-            "huisnummer",
-            "postcode",
-            "woonplaats",
-            "email",
-        ),
+        required=export_columns("groningen", "buddies"),
         ids=("buddy_id",),
         patterns={"postcode": POSTCODE_PATTERN},
     ),
     ("groningen", "measurements"): RawSpec(
-        required=("meting_id", "deelnemer_id", "meetdatum", *_GRONINGEN_DOMAINS),
+        required=export_columns("groningen", "measurements"),
         ids=("meting_id", "deelnemer_id"),
-        levels=_GRONINGEN_DOMAINS,
+        levels=BRIDGE_DOMAINS,
         patterns={"meetdatum": DATE_PATTERN},
     ),
     ("groningen", "goals"): RawSpec(
-        required=(
-            "doel_id",
-            "deelnemer_id",
-            "pijler",
-            "doel",
-            "actie",
-            "uitdaging",
-            "wie_helpt",
-            "datum_gesteld",
-            "datum_behaald",
-            "vertrouwen",
-        ),
+        required=export_columns("groningen", "goals"),
         ids=("doel_id", "deelnemer_id"),
         codes={
             "pijler": (
@@ -178,27 +124,7 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         patterns={"datum_gesteld": DATE_PATTERN, "datum_behaald": DATE_PATTERN},
     ),
     ("zuidplas", "registrations"): RawSpec(
-        required=(
-            "registratie_id",
-            "clientnummer",
-            "bsn",
-            "naam",
-            "adres",
-            "postcode",
-            "woonplaats",
-            "geboortedatum",
-            "geslacht",
-            "gezinssamenstelling",
-            "aantal_kinderen",
-            "proces",
-            "achterstand_bedrag",
-            "aantal_schuldeisers",
-            "startdatum",
-            "einddatum",
-            "resultaat",
-            "bezwaar",
-            "notitie",
-        ),
+        required=export_columns("zuidplas", "registrations"),
         ids=("registratie_id", "clientnummer"),
         codes={
             "woonplaats": (
@@ -231,20 +157,7 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         bsn="bsn",
     ),
     ("aalsmeer", "households"): RawSpec(
-        required=(
-            "casus_id",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "uitkomst",
-            "netto_inkomen_huishouden",
-            "inkomstenbron",
-            "schuld_bedrag",
-            "medische_gegevens",
-            "woonsituatie",
-            "bezwaar",
-            "ondersteuningsplan",
-        ),
+        required=export_columns("aalsmeer", "households"),
         ids=("casus_id",),
         codes={
             "reden_einde": ("afgerond", "geen ondersteuning", "afgebroken"),
@@ -262,21 +175,7 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         },
     ),
     ("aalsmeer", "members"): RawSpec(
-        required=(
-            "lid_id",
-            "casus_id",
-            "rol",
-            "bsn",
-            "voornaam",
-            "achternaam",
-            "geboortedatum",
-            "geslacht",
-            "nationaliteit",
-            "verblijfstitel",
-            "straat",
-            "huisnummer",
-            "postcode",
-        ),
+        required=export_columns("aalsmeer", "members"),
         ids=("lid_id", "casus_id"),
         codes={
             "rol": ("aanvrager", "partner", "kind", "huisgenoot"),
@@ -286,34 +185,14 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         bsn="bsn",
     ),
     ("hengelo", "contacts"): RawSpec(
-        required=(
-            "contact_id",
-            "naam",
-            "geboortedatum",
-            "geslacht",
-            "telefoon",
-            "email",
-            "bsn",
-            "adres",
-            "postcode",
-            "gezondheid_notities",
-            "foto",
-        ),
+        required=export_columns("hengelo", "contacts"),
         ids=("contact_id",),
         codes={"geslacht": ("m", "v", "x")},
         patterns={"geboortedatum": DATE_PATTERN, "postcode": POSTCODE_PATTERN},
         bsn="bsn",
     ),
     ("hengelo", "trajectories"): RawSpec(
-        required=(
-            "traject_id",
-            "contact_id",
-            "startdatum",
-            "einddatum",
-            "status",
-            "resultaat",
-            "bezwaar_onderzoek",
-        ),
+        required=export_columns("hengelo", "trajectories"),
         ids=("traject_id", "contact_id"),
         codes={
             "status": ("afgerond", "gestopt", "niet gestart", "lopend"),
@@ -323,29 +202,7 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         patterns={"startdatum": DATE_PATTERN, "einddatum": DATE_PATTERN},
     ),
     ("breda", "plans"): RawSpec(
-        required=(
-            "plan_id",
-            "bsn",
-            "geslacht",
-            "leeftijd",
-            "postcode",
-            "inkomstenbronnen",
-            "beroep",
-            "werkverleden",
-            "schulden_totaal",
-            "kinderen_leeftijden",
-            "probleemomschrijving",
-            "schuldhulpverlening",
-            "beschermingsbewind",
-            "justitie",
-            "ggz",
-            "plankosten",
-            "doorbraak_bereikt",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "bezwaar",
-        ),
+        required=export_columns("breda", "plans"),
         ids=("plan_id",),
         codes={
             "geslacht": ("m", "v"),
@@ -370,7 +227,8 @@ RAW_SPECS: dict[tuple[str, str], RawSpec] = {
         bsn="bsn",
     ),
 }
-"""(organisation, export) -> what the export must look like (columns from FORMATS.md)."""
+"""(organisation, export) -> what the export must look like; the required columns are the
+export's full format (:mod:`assets.raw.formats`)."""
 
 
 def _normalised(spec: RawSpec, df: pl.DataFrame) -> pl.DataFrame:

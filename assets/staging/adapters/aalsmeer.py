@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from assets.raw.formats import columns_read
 from assets.staging.adapters import common as c
 from assets.staging.adapters.base import AdapterResult, ExportSpec
 
@@ -25,17 +26,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         encoding="latin-1",
         separator=";",
         description="Sociaal team Aalsmeer household cases: one row per case",
-        columns=(
-            "casus_id",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "uitkomst",
-            "netto_inkomen_huishouden",
-            "inkomstenbron",
-            "schuld_bedrag",
-            "medische_gegevens",
-            "bezwaar",
+        columns=columns_read(
+            ORGANISATION,
+            "households",
+            # housing is not mapped; the support plan is free text
+            without=("woonsituatie", "ondersteuningsplan"),
         ),
     ),
     ExportSpec(
@@ -44,16 +39,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         encoding="latin-1",
         separator=";",
         description="Members of each household case (applicant, partner, children, others)",
-        columns=(
-            "lid_id",
-            "casus_id",
-            "rol",
-            "bsn",
-            "geboortedatum",
-            "geslacht",
-            "nationaliteit",
-            "huisnummer",
-            "postcode",
+        columns=columns_read(
+            ORGANISATION,
+            "members",
+            # names, residence permit and street are never loaded
+            without=("voornaam", "achternaam", "verblijfstitel", "straat"),
         ),
     ),
 )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from assets.raw.formats import columns_read
 from assets.staging.adapters import common as c
 from assets.staging.adapters.base import AdapterResult, ExportSpec
 
@@ -24,25 +25,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "doorbraakplannen*.csv",
         separator=";",
         description="Doorbraakmethode Breda plans: one row per household plan",
-        columns=(
-            "plan_id",
-            "bsn",
-            "geslacht",
-            "leeftijd",
-            "postcode",
-            "inkomstenbronnen",
-            "schulden_totaal",
-            "kinderen_leeftijden",
-            "schuldhulpverlening",
-            "beschermingsbewind",
-            "justitie",
-            "ggz",
-            "plankosten",
-            "doorbraak_bereikt",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "bezwaar",
+        columns=columns_read(
+            ORGANISATION,
+            "plans",
+            # occupation and the free-text work history and problem description are never loaded
+            without=("beroep", "werkverleden", "probleemomschrijving"),
         ),
     ),
 )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from assets.raw.formats import columns_read
 from assets.staging import schema
 from assets.staging.adapters import common as c
 from assets.staging.adapters.base import AdapterResult, ExportSpec
@@ -24,6 +25,9 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "deelnemers*.csv",
         separator=";",
         description="Kansrijk participants: one row per participant trajectory (person + episode)",
+        # Listed rather than columns_read(): the adapter reads these in its own order, not
+        # the header's. Never loaded: names, street, place, e-mail, phone, WIJ number, buddy id.
+        # tests/assets/test_export_formats.py holds this list to the format.
         columns=(
             "deelnemer_id",
             "bsn",
@@ -59,13 +63,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "doelen*.csv",
         separator=";",
         description="Goals of the 'Mijn Doel-Actieplan' (free text stays in raw)",
-        columns=(
-            "doel_id",
-            "deelnemer_id",
-            "pijler",
-            "datum_gesteld",
-            "datum_behaald",
-            "vertrouwen",
+        columns=columns_read(
+            ORGANISATION,
+            "goals",
+            # the four free-text columns stay in raw
+            without=("doel", "actie", "uitdaging", "wie_helpt"),
         ),
     ),
 )

@@ -23,6 +23,9 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "contacten*.csv",
         separator=",",
         description="Wijkkracht Hengelo contacts: one row per person",
+        # Listed rather than columns_read(): the adapter reads these in its own order, not
+        # the header's. Never loaded: name, phone, e-mail and photo.
+        # tests/assets/test_export_formats.py holds this list to the format.
         columns=(
             "contact_id",
             "bsn",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from assets.raw.formats import columns_read
 from assets.staging.adapters import common as c
 from assets.staging.adapters.base import AdapterResult, ExportSpec
 
@@ -23,23 +24,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "registraties*.csv",
         separator=",",
         description="ZO! Zuidplas registrations: one row per person per process",
-        columns=(
-            "registratie_id",
-            "clientnummer",
-            "bsn",
-            "adres",
-            "postcode",
-            "geboortedatum",
-            "geslacht",
-            "gezinssamenstelling",
-            "aantal_kinderen",
-            "proces",
-            "achterstand_bedrag",
-            "aantal_schuldeisers",
-            "startdatum",
-            "einddatum",
-            "resultaat",
-            "bezwaar",
+        columns=columns_read(
+            ORGANISATION,
+            "registrations",
+            # name, place of residence and the free-text note are never loaded
+            without=("naam", "woonplaats", "notitie"),
         ),
     ),
 )
