@@ -190,8 +190,8 @@ def k_anonymise(
         if (~active).any():
             removed_classes = _frame(_strings(enc, levels, pub[:, ~active])).unique()
     elif removed_ids is not None and len(removed_ids):
-        persons = data.lazy().select(pl.col(person_column).unique().sort()).collect().to_series()
-        removed_persons = persons.gather(removed_ids)
+        assert person_column is not None
+        removed_persons = _removed_persons(data, enc, person_column, removed_ids)
 
     decisions = _decisions(data, enc, levels, cards, gen, pub, active, starred)
     removed_rows = int(w[~active].sum())
@@ -225,6 +225,31 @@ def k_anonymise(
         removed_persons=removed_persons,
         decisions=decisions,
     )
+
+
+def _removed_persons(
+    data: pl.LazyFrame | pl.DataFrame, enc: EncodedData, person_column: str, ids: np.ndarray
+) -> pl.Series:
+    """The values of ``person_column`` of the dense person ids ``ids`` (their ranks among the
+    sorted distinct values, as :func:`~anonymise.encode.encode` numbers them).
+
+    For a frame whose string column has no nulls, each id's value is read from one of its rows
+    (``row_unit`` and ``person`` say which rows hold it): no sort of the distinct values.
+    """
+    column = data.get_column(person_column) if isinstance(data, pl.DataFrame) else None
+    if (
+        column is None
+        or column.dtype != pl.String
+        or column.null_count()
+        or enc.row_unit is None
+        or enc.person is None
+    ):
+        persons = data.lazy().select(pl.col(person_column).unique().sort()).collect().to_series()
+        return persons.gather(ids)
+    row_person = enc.person[enc.row_unit]
+    some_row = np.empty(enc.n_persons, dtype=np.int64)
+    some_row[row_person] = np.arange(len(row_person), dtype=np.int64)
+    return column.gather(some_row[ids])
 
 
 def _decisions(

@@ -87,7 +87,8 @@ def group_codes(
     """Group the columns of value codes ``gen`` (D×n, one row per QI; or D arrays of length n).
 
     Returns the classes' codes (D×C), their summed weights and, if asked, each column's class.
-    A mixed-radix key is counted with ``bincount`` when its range is small, else sorted.
+    A mixed-radix key is counted with ``bincount`` when its range is small, else ranked
+    (:func:`_dense_classes`); either way the classes come in key order.
 
     >>> codes, w, inv = group_codes(np.array([[0, 0, 1], [1, 1, 0]]), (2, 2), np.ones(3),
     ...                             inverse=True)
@@ -102,6 +103,10 @@ def group_codes(
         uniq_cols, inv = np.unique(np.stack(gen), axis=1, return_inverse=True)
         inv = inv.reshape(-1)
         return uniq_cols, np.bincount(inv, weights=weight), inv if inverse else None
+    limit = 4 * n + 1024
+    if space > limit:
+        out, inv = _dense_classes(gen, cards, limit)
+        return out, np.bincount(inv, weights=weight), inv if inverse else None
     key = gen[0].astype(np.int64, copy=True)
     for j in range(1, d):
         c = int(cards[j])
@@ -109,17 +114,13 @@ def group_codes(
             key *= c
             key += gen[j]
     inv = None
-    if space <= 4 * n + 1024:
-        counts = np.bincount(key, weights=weight)
-        uniq = np.flatnonzero(counts)
-        rows = counts[uniq]
-        if inverse:
-            relabel = np.empty(len(counts), dtype=np.int64)
-            relabel[uniq] = np.arange(len(uniq))
-            inv = relabel[key]
-    else:
-        uniq, inv = np.unique(key, return_inverse=True)
-        rows = np.bincount(inv, weights=weight)
+    counts = np.bincount(key, weights=weight)
+    uniq = np.flatnonzero(counts)
+    rows = counts[uniq]
+    if inverse:
+        relabel = np.empty(len(counts), dtype=np.int64)
+        relabel[uniq] = np.arange(len(uniq))
+        inv = relabel[key]
     out = np.empty((d, len(uniq)), dtype=np.int64)
     rest = uniq
     for j in range(d - 1, 0, -1):
@@ -130,6 +131,90 @@ def group_codes(
             out[j] = 0
     out[0] = rest
     return out, rows, inv if inverse else None
+
+
+def _sorted_inverse(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for non-negative keys below ``space``.
+
+    Each key is packed with its position into one int64 and the packed keys sorted in place:
+    a plain sort, several times faster than the argsort ``np.unique`` needs for the inverse.
+
+    >>> u, inv = _sorted_inverse(np.array([7, 2, 7, 5]), 8)
+    >>> u.tolist(), inv.tolist()
+    ([2, 5, 7], [2, 0, 2, 1])
+    """
+    n = len(key)
+    b = max(int(n - 1).bit_length(), 1)
+    if n == 0 or space > 1 << (62 - b):
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq, inv.reshape(-1).astype(np.int64, copy=False)
+    packed = key << b
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    position = packed & ((1 << b) - 1)
+    packed >>= b
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(packed[1:], packed[:-1], out=first[1:])
+    inv = np.empty(n, dtype=np.int64)
+    inv[position] = np.cumsum(first) - 1
+    return packed[first], inv
+
+
+def _dense_classes(
+    gen: np.ndarray | Sequence[np.ndarray], cards: Sequence[int], limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of ``gen`` in mixed-radix key order (D×C) and each column's class:
+    exactly ``np.unique`` of the mixed-radix key, without sorting when it can be avoided.
+
+    The key is built one QI at a time; whenever the next QI would take its range above
+    ``limit``, the partial key is replaced by its dense rank among the values present (a
+    presence table and a cumulative sum: linear, and order-preserving, so the final classes come
+    out in key order). Only a key that stays too wide after that is sorted.
+
+    >>> gen = [np.array([3, 0, 3, 1]), np.array([9, 4, 9, 4])]
+    >>> codes, inv = _dense_classes(gen, (4, 10), 8)
+    >>> codes.tolist(), inv.tolist()
+    ([[0, 1, 3], [4, 4, 9]], [2, 0, 2, 1])
+    """
+
+    def dense(r: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+        present = np.zeros(space, dtype=bool)
+        present[r] = True
+        rank = np.cumsum(present, dtype=np.int64)
+        rank -= 1
+        return np.flatnonzero(present), rank[r]
+
+    d = len(gen)
+    r = gen[0].astype(np.int64, copy=True)
+    space = max(int(cards[0]), 1)
+    steps: list[tuple[int, int] | np.ndarray] = []  # (QI, radix) appended, or a rank's values
+    for j in range(1, d):
+        c = int(cards[j])
+        if c <= 1:  # a single-valued QI (code 0 everywhere) adds nothing to the key
+            continue
+        if space * c > limit and space <= limit:
+            values, ranked = dense(r, space)
+            if len(values) < space:
+                r, space = ranked, len(values)
+                steps.append(values)
+        r *= c
+        r += gen[j]
+        space *= c
+        steps.append((j, c))
+    if space <= limit:
+        uniq, inv = dense(r, space)
+    else:
+        uniq, inv = _sorted_inverse(r, space)
+    out = np.zeros((d, len(uniq)), dtype=np.int64)
+    v = uniq
+    for step in reversed(steps):
+        if isinstance(step, tuple):
+            v, out[step[0]] = np.divmod(v, step[1])
+        else:
+            v = step[v]
+    out[0] = v
+    return out, inv
 
 
 @dataclass(frozen=True)
@@ -199,11 +284,7 @@ class Evaluator:
         self._k = max((m.k for m in self.models if isinstance(m, KAnonymity)), default=0)
         d = len(hs)
         self.codes_t = np.ascontiguousarray(data.codes.T)
-        # The base table generalised to every level of every QI, so that a roll-up from the
-        # base (the usual case early in a most-general-first search) needs no gathers.
-        self.base_gen = [
-            [h.lut[lv][self.codes_t[j]] for lv in range(h.height)] for j, h in enumerate(hs)
-        ]
+        self._base_gen: list[list[np.ndarray]] | None = None
         self._cache_levels = np.zeros((_CACHE_SIZE, d), dtype=np.int64)
         self._cache_rows = np.full(_CACHE_SIZE, _BIG)
         self._cache: list[tuple[np.ndarray, np.ndarray] | None] = [None] * _CACHE_SIZE
@@ -211,6 +292,18 @@ class Evaluator:
         self._cache_rows[0] = len(data.weight)
         self._cache[0] = (self.codes_t, data.weight.astype(np.float64))
         self._next = 1
+
+    @property
+    def base_gen(self) -> list[list[np.ndarray]]:
+        """The base table generalised to every level of every QI, so that a roll-up from the
+        base (the usual case early in a most-general-first search) needs no gathers. Built on
+        first use: an evaluator used only for its figures (e.g. ``overall``) never needs it."""
+        if self._base_gen is None:
+            hs = self.data.hierarchies
+            self._base_gen = [
+                [h.lut[lv][self.codes_t[j]] for lv in range(h.height)] for j, h in enumerate(hs)
+            ]
+        return self._base_gen
 
     def _node_cards(self, levels: Sequence[int]) -> list[int]:
         return [int(c[lv]) for c, lv in zip(self.cards, levels, strict=True)]

@@ -479,8 +479,12 @@ def anonymise_release(
     qis = list(config.quasi_identifiers)
     models = privacy_models(config)
     sensitive = sorted({m.sensitive_column for m in models})  # type: ignore[attr-defined]
+    # the record itself goes in (the engine reads only the person, the QIs and the sensitive
+    # columns): applying the result to that very frame is then one gather per column, where
+    # another frame would be encoded and matched again
+    assert {PERSON, *qis, *sensitive} <= set(rec.columns)
     result = k_anonymise(
-        rec.select(PERSON, *qis, *sensitive),
+        rec,
         quasi_identifiers=qis,
         hierarchies={q: hierarchies[q] for q in qis},
         k=config.k,
@@ -606,12 +610,18 @@ def bridge_scores_sql(
     (:attr:`AnonymisedRelease.episode_keys`). The pipeline runs it in DuckDB so that the largest
     table (tens of millions of rows) never passes through Python. A test holds the two equal.
     """
-    months = _sql_months_between("start_date", "measured_on")
-    # the string join first, then everything on the integer episode id; the dense rank of the
-    # measurement date within the episode (a missing date has none)
-    rank = (
-        "case when measured_on is null then null else dense_rank() over "
-        "(partition by episode_id, measured_on is null order by measured_on) end::smallint"
+    months = _sql_months_between("k.start_date", "s.measured_on")
+    # The measurement's number is the dense rank of its date within the episode: its position
+    # in the episode's sorted distinct dates (a missing date has none). The dates are listed
+    # per episode once (a few hundred thousand lists) and travel with the release keys, so the
+    # tens of millions of scores are joined once and never sorted or windowed.
+    dates = (
+        f"select episode_pseudonym, list_sort(list_distinct(list(measured_on))) as dates "
+        f"from {scores} group by episode_pseudonym"
+    )
+    episode = (
+        f"select k0.episode_pseudonym, k0.person_id, k0.episode_id, k0.start_date, d.dates "
+        f"from {keys} k0 join ({dates}) d on d.episode_pseudonym = k0.episode_pseudonym"
     )
     dropped = set(config.dropped_columns)
     columns = [c for c in SCORE_COLUMNS if c not in dropped]
@@ -619,11 +629,13 @@ def bridge_scores_sql(
     return (
         f"select {', '.join(_sql_ident(c) for c in columns)} from ("
         f"select person_id, episode_id, domain, level, "
-        f"{_sql_month_bucket(months, config.month_buckets)} as months_since_intake, "
-        f"{rank} as measurement_no from ("
-        f"select k.person_id, k.episode_id, k.start_date, s.measured_on, "
-        f"s.domain::varchar as domain, s.level "
-        f"from {scores} s join {keys} k on s.episode_pseudonym = k.episode_pseudonym))"
+        f"{_sql_month_bucket('months', config.month_buckets)} as months_since_intake, "
+        f"measurement_no from ("
+        f"select k.person_id, k.episode_id, s.domain::varchar as domain, s.level, "
+        f"{months} as months, "
+        f"(case when s.measured_on is null then null "
+        f"else list_position(k.dates, s.measured_on) end)::smallint as measurement_no "
+        f"from {scores} s join ({episode}) k on s.episode_pseudonym = k.episode_pseudonym))"
         + (f" order by {order}" if order and ordered else "")
     )
 
