@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 
 from anonymise.tables import TOTAL
 from assets.marts.aggregates import BRIDGE_LEVELS, GOALS_REACHED, OUTCOMES
+from assets.marts.build import new_release_id
 from assets.reports import labels as lb
 from assets.reports.charts import domain_chart, make_charts
 from assets.reports.content import (
@@ -233,3 +235,24 @@ def test_check_catches_what_the_release_did_not_publish(small_html: str, plant, 
     # findings never repeat the planted text
     assert "jan.jansen" not in outcome.description
     assert "111222333" not in str(outcome.details)
+
+
+@pytest.mark.parametrize(
+    ("release_id", "passes"),
+    [
+        # a run id that starts with eight decimal digits (about 1 in 40 runs)
+        (new_release_id(dt.datetime(2026, 11, 23, 18, 31, 53), "86305525-7f1c-4d0e"), True),
+        # the earlier format: the digits stood alone and read as a phone number or BSN
+        ("R20261123T183153-86305525", False),
+    ],
+)
+def test_release_id_never_reads_as_an_identifier(release_id: str, passes: bool) -> None:
+    meta = replace(small_meta(), release_id=release_id)
+    ledger = Ledger(release_id, small_ledger().cells.values())
+    content = build_content(meta, ledger, register=REGISTER)
+    html = render_html(content, make_charts(content.domains, content.organisations))
+    assert release_id in html
+    outcome = check_report_html(
+        html, ledger=ledger, meta=meta, threshold=THRESHOLD, key_id="ab" * 8
+    )
+    assert outcome.passed is passes, outcome.description
