@@ -13,7 +13,6 @@ value of every table is scanned).
 import json
 import os
 import secrets
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +24,7 @@ from assets.anonymised.config import AnonymisationConfig
 from assets.anonymised.transform import anonymise_release, bridge_scores_sql
 from assets.staging import schema
 from pipelines.checks import check_result
-from pipelines.metadata import markdown_table
+from pipelines.metadata import StepTimer, markdown_table
 from pipelines.release import ReleaseConfig
 from pipelines.resources import StagingDatabase
 from quality.outcome import CheckOutcome
@@ -163,13 +162,7 @@ def anonymised_tables(
     context: dg.AssetExecutionContext, staging_db: StagingDatabase, release: ReleaseConfig
 ):
     """Generalise and suppress the pseudonymised layer into the release candidate."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t0
-        timings[name] = round(time.perf_counter() - t0, 2)
-        t0 = time.perf_counter()
+    timer = StepTimer()
 
     config = release.config()
     # every entity but the Bridge scores (derived in DuckDB below)
@@ -188,7 +181,7 @@ def anonymised_tables(
             if has
             else pl.Series("person_pseudonym", [], dtype=pl.String)
         )
-    lap("read")
+    timer.lap("read")
     # A fresh, unpublished seed per release: surrogate ids cannot be linked across releases.
     result = anonymise_release(
         tables,
@@ -198,7 +191,7 @@ def anonymised_tables(
         leave_out=("bridge_scores",),
     )
     del tables
-    lap("anonymise")
+    timer.lap("anonymise")
     assert result.episode_keys is not None
     folder = release.clear_candidate()
     scores_path = folder / "bridge_scores.parquet"
@@ -206,11 +199,11 @@ def anonymised_tables(
         n_scores = write_bridge_scores(
             con, result.episode_keys, config, scores_path, spill=release.spill_dir()
         )
-    lap("bridge_scores")
+    timer.lap("bridge_scores")
     summary = result.summary()
     summary["rows"]["bridge_scores"] = n_scores
     release.write_candidate(result.tables, {**summary, "config": config.as_dict()}, clear=False)
-    lap("write")
+    timer.lap("write")
     context.log.info(f"anonymised: {json.dumps({k: summary[k] for k in ('k_achieved', 'node')})}")
     episodes = result.tables["episodes"]
     qis = [q for q in config.quasi_identifiers if q in episodes.columns]
@@ -220,8 +213,8 @@ def anonymised_tables(
         for t, df in result.tables.items()
     }
     identifiers["bridge_scores"] = scan_parquet_identifiers(scores_path, "anonymised_bridge_scores")
-    lap("checks")
-    context.log.info(f"anonymised timings (s): {json.dumps(timings)}")
+    timer.lap("checks")
+    context.log.info(f"anonymised timings (s): {timer.json()}")
     risk = summary["risk"]
     for t in ANONYMISED_TABLES:
         meta: dict[str, dg.RawMetadataValue] = {"rows": summary["rows"].get(t, 0)}
@@ -245,7 +238,7 @@ def anonymised_tables(
                 ),
                 "class_sizes": class_size_chart(episodes, qis, "person_id"),
                 "summary": dg.MetadataValue.json(summary),
-                "timings": dg.MetadataValue.json(timings),
+                "timings": dg.MetadataValue.json(timer.timings),
             }
         checks = [
             check_result(
