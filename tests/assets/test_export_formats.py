@@ -46,9 +46,6 @@ NEVER_READ: dict[tuple[str, str], tuple[str, ...] | object] = {
 Written out here, not taken from the adapters, so that reading one more identifier or free-text
 column is a deliberate change to this table, not a silent one."""
 
-OWN_ORDER = {("groningen", "participants"), ("hengelo", "contacts")}
-"""Adapters that list their columns in their own order, not the header's (same set of columns)."""
-
 
 def _specs() -> list[tuple[str, object]]:
     return [(org, spec) for org, module in ADAPTERS.items() for spec in module.EXPORTS]
@@ -76,10 +73,7 @@ def test_adapter_reads_the_format_minus_what_it_never_loads(organisation: str, s
         assert spec.columns == (), key
         return
     assert isinstance(never, tuple)
-    if key in OWN_ORDER:
-        assert sorted(spec.columns) == sorted(columns_read(*key, without=never)), key
-    else:
-        assert spec.columns == columns_read(*key, without=never), key
+    assert spec.columns == columns_read(*key, without=never), key
 
 
 def test_raw_suites_require_exactly_the_format() -> None:

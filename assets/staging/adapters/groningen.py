@@ -25,23 +25,22 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "deelnemers*.csv",
         separator=";",
         description="Kansrijk participants: one row per participant trajectory (person + episode)",
-        # Listed rather than columns_read(): the adapter reads these in its own order, not
-        # the header's. Never loaded: names, street, place, e-mail, phone, WIJ number, buddy id.
-        # tests/assets/test_export_formats.py holds this list to the format.
-        columns=(
-            "deelnemer_id",
-            "bsn",
-            "geboortedatum",
-            "leeftijd_bij_intake",
-            "geslacht",
-            "postcode",
-            "huisnummer",
-            "huishouden",
-            "aantal_kinderen",
-            "startdatum",
-            "einddatum",
-            "reden_einde",
-            "bezwaar_onderzoek",
+        columns=columns_read(
+            ORGANISATION,
+            "participants",
+            # names, street, place, e-mail, phone, the WIJ dossier number and the buddy id are
+            # never loaded
+            without=(
+                "voornaam",
+                "tussenvoegsel",
+                "achternaam",
+                "straat",
+                "woonplaats",
+                "email",
+                "telefoon",
+                "wij_dossiernummer",
+                "buddy_id",
+            ),
         ),
     ),
     ExportSpec(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from assets.raw.formats import columns_read
 from assets.staging.adapters import common as c
 from assets.staging.adapters.base import AdapterResult, ExportSpec
 
@@ -23,17 +24,11 @@ EXPORTS: tuple[ExportSpec, ...] = (
         "contacten*.csv",
         separator=",",
         description="Wijkkracht Hengelo contacts: one row per person",
-        # Listed rather than columns_read(): the adapter reads these in its own order, not
-        # the header's. Never loaded: name, phone, e-mail and photo.
-        # tests/assets/test_export_formats.py holds this list to the format.
-        columns=(
-            "contact_id",
-            "bsn",
-            "geboortedatum",
-            "geslacht",
-            "adres",
-            "postcode",
-            "gezondheid_notities",
+        columns=columns_read(
+            ORGANISATION,
+            "contacts",
+            # name, phone, e-mail and photo are never loaded
+            without=("naam", "telefoon", "email", "foto"),
         ),
     ),
     ExportSpec(
