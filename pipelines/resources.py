@@ -125,6 +125,31 @@ def select_columns(columns: Sequence[str] | None) -> str:
     return ", ".join(f'"{c}"' for c in columns) if columns else "*"
 
 
+def column_type(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
+    """The DuckDB type of ``relation.column`` (ENUM(...) for a code column)."""
+    for name, dtype, *_ in con.execute(f"describe {relation}").fetchall():
+        if name == column:
+            return str(dtype)
+    raise ValueError(f"{relation} has no column {column!r}")
+
+
+def temp_table_keyed_like(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, *, like: str
+) -> None:
+    """Load ``frame`` into the temporary table ``name`` with its ``organisation`` column typed
+    as in the table ``like`` (ENUM or text): joins on it then compare codes, not text."""
+    org_type = column_type(con, like, "organisation")
+    rest = ", ".join(f'"{c}"' for c in frame.columns if c != "organisation")
+    con.register("_keyed_frame", frame)
+    try:
+        con.execute(
+            f"create or replace temp table {name} as select cast(organisation as {org_type}) "
+            f"as organisation, {rest} from _keyed_frame"
+        )
+    finally:
+        con.unregister("_keyed_frame")
+
+
 class StagingDatabase(dg.ConfigurableResource):
     """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600)."""
 

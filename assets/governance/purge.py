@@ -29,7 +29,7 @@ from assets.staging.adapters import ADAPTERS
 from pipelines.checks import check_result
 from pipelines.governance import GovernanceConfig
 from pipelines.metadata import markdown_table
-from pipelines.resources import PseudonymKey, StagingDatabase, read_frame
+from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, temp_table_keyed_like
 from quality.access import check_private_files
 from quality.outcome import CheckOutcome
 
@@ -91,13 +91,12 @@ def purge_persons(
     """
     counts: dict[str, int] = {}
     # Typed like the canonical key (organisation is an ENUM there): joins compare codes, not text.
-    org_type = _column_type(con, "canonical.persons", "organisation")
-    con.register("_purge_frame", purge.select("organisation", "source_person_id").unique())
-    con.execute(
-        "create or replace temp table _purge as select cast(organisation as "
-        f"{org_type}) as organisation, source_person_id from _purge_frame"
+    temp_table_keyed_like(
+        con,
+        "_purge",
+        purge.select("organisation", "source_person_id").unique(),
+        like="canonical.persons",
     )
-    con.unregister("_purge_frame")
     con.execute(
         "create or replace temp table _purge_episodes as select e.organisation, e.episode_id "
         "from canonical.episodes e join _purge p using (organisation, source_person_id)"
@@ -168,14 +167,6 @@ def purge_persons(
     con.unregister("_bsns")
     con.unregister("_lineage")
     return counts
-
-
-def _column_type(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
-    """The DuckDB type of ``relation.column``."""
-    for name, dtype, *_ in con.execute(f"describe {relation}").fetchall():
-        if name == column:
-            return str(dtype)
-    raise ValueError(f"{relation} has no column {column!r}")
 
 
 def governance_step(

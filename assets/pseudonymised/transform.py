@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from anonymise.pseudonym import pseudonymise
+from pipelines.resources import temp_table_keyed_like
 
 PERSON_DOMAIN = "bsn:v1:"
 PERSON_TABLE_COLUMNS = (
@@ -206,26 +207,17 @@ UNORDERED = frozenset({"bridge_scores"})
 """Per-episode tables written without restoring the canonical row order (see the module doc)."""
 
 
-def _enum_of(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
-    """The DuckDB type of ``relation.column`` (so a temporary key table joins on the same type)."""
-    for name, dtype, *_ in con.execute(f"describe {relation}").fetchall():
-        if name == column:
-            return str(dtype)
-    raise ValueError(f"{relation} has no column {column!r}")
-
-
 def register_episode_map(
     con: duckdb.DuckDBPyConnection, episode_map: pl.DataFrame, *, like: str
 ) -> None:
     """Load :func:`episode_pseudonyms` into the temporary table ``_episode_map``, with the
     ``organisation`` type of the canonical table ``like`` (ENUM or text)."""
-    org_type = _enum_of(con, like, "organisation")
-    con.register("_em", episode_map.select("organisation", "episode_id", "episode_pseudonym"))
-    con.execute(
-        f"create or replace temp table {EPISODE_MAP} as select cast(organisation as {org_type}) "
-        "as organisation, episode_id, episode_pseudonym from _em"
+    temp_table_keyed_like(
+        con,
+        EPISODE_MAP,
+        episode_map.select("organisation", "episode_id", "episode_pseudonym"),
+        like=like,
     )
-    con.unregister("_em")
 
 
 def add_missing_episodes(con: duckdb.DuckDBPyConnection, relation: str, *, key: bytes) -> int:
@@ -295,13 +287,12 @@ def write_episode_table(
     if "goal_id" in columns:
         if goal_map is None:
             raise ValueError(f"{relation} has goal ids: pass its goal_map")
-        org_type = _enum_of(con, relation, "organisation")
-        con.register("_gm", goal_map.select("organisation", "goal_id", "goal_pseudonym"))
-        con.execute(
-            f"create or replace temp table _goal_map as select cast(organisation as {org_type}) "
-            "as organisation, goal_id, goal_pseudonym from _gm"
+        temp_table_keyed_like(
+            con,
+            "_goal_map",
+            goal_map.select("organisation", "goal_id", "goal_pseudonym"),
+            like=relation,
         )
-        con.unregister("_gm")
         joins += (
             " left join _goal_map g on g.organisation = t.organisation and g.goal_id = t.goal_id"
         )
