@@ -82,6 +82,7 @@ def main() -> None:
             f.unlink()
 
     from assets.governance.purge import governance_step
+    from assets.governance.requests import REQUESTS_SCHEMA
     from assets.governance.retention import RetentionPolicy
     from assets.pseudonymised.tables import pseudonymise_database
     from assets.raw.exports import write_and_validate
@@ -125,15 +126,7 @@ def main() -> None:
         summary = governance_step(
             con,
             policy=RetentionPolicy.from_mapping(settings.governance.retention),
-            requests=pl.DataFrame(
-                schema={
-                    "bsn": pl.String,
-                    "request": pl.String,
-                    "received_on": pl.Date,
-                    "reference": pl.String,
-                    "row": pl.Int64,
-                }
-            ),
+            requests=pl.DataFrame(schema=REQUESTS_SCHEMA),  # no request file: retention only
             today=settings.governance.today or dt.date.today(),
             key=key,
             organisations=list(ADAPTERS),

@@ -16,6 +16,14 @@ from anonymise.bsn import is_valid_bsn, normalise_bsn
 
 REQUEST_TYPES = ("erasure", "objection", "restriction")
 REQUEST_COLUMNS = ("bsn", "request", "received_on", "reference")
+REQUESTS_SCHEMA: dict[str, pl.DataType] = {
+    "bsn": pl.String(),
+    "request": pl.String(),
+    "received_on": pl.Date(),
+    "reference": pl.String(),
+    "row": pl.Int64(),
+}
+"""The columns of :func:`read_requests`' result (``row``: the request's 1-based data row)."""
 _ALIASES = {
     "verwijdering": "erasure",
     "verwijderen": "erasure",
@@ -35,15 +43,7 @@ def read_requests(path: Path) -> pl.DataFrame:
     Returns bsn (normalised), request, received_on (date), reference, row (1-based data row).
     """
     if not path.exists():
-        return pl.DataFrame(
-            schema={
-                "bsn": pl.String,
-                "request": pl.String,
-                "received_on": pl.Date,
-                "reference": pl.String,
-                "row": pl.Int64,
-            }
-        )
+        return pl.DataFrame(schema=REQUESTS_SCHEMA)
     df = pl.read_csv(path, infer_schema=False)
     missing = [c for c in REQUEST_COLUMNS if c not in df.columns]
     if missing:
