@@ -9,7 +9,7 @@ or suppressed, and the attacker's-LP audit of secondary suppression over all lin
 earlier releases. A failing check vetoes the swap: the previous release stays.
 
 The microdata go from the candidate's Parquet files into research.duckdb through DuckDB alone;
-Python holds only the episodes and goals (for the aggregates), never the Bridge scores.
+Python holds only the population coordinates (for the aggregates), never the Bridge scores.
 """
 
 import datetime as dt
@@ -21,6 +21,8 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
+from assets.anonymised.assets import STEWARD_PREFIX
+from assets.anonymised.release import DETAIL_IDS, PUBLISHED
 from assets.marts.aggregates import AggregateConfig, protect_aggregates
 from assets.marts.build import (
     ReleaseInfo,
@@ -43,15 +45,9 @@ from quality.suites.marts import (
 
 MICRODATA = [n for n, d in CATALOGUE.items() if d.kind == "microdata"]
 AGGREGATES = [n for n, d in CATALOGUE.items() if d.kind == "aggregate"]
-ANONYMISED_DEPS = [
-    "anonymised_persons",
-    "anonymised_episodes",
-    "anonymised_bridge_scores",
-    "anonymised_goals",
-    "anonymised_case_problems",
-    "anonymised_income_sources",
-    "anonymised_outcomes",
-]
+ANONYMISED_DEPS = [f"anonymised_{t}" for t in PUBLISHED]
+ID_COLUMNS = frozenset({"person_id", *DETAIL_IDS.values()})
+"""Release-specific random ids: left out of the snapshot fingerprint."""
 
 
 def privacy_checks(
@@ -101,12 +97,12 @@ def _row_hash_sum(frame: pl.DataFrame | Path) -> int:
     slice (or, when polars' reader would type a column differently from Arrow's, one row
     group) at a time."""
     if isinstance(frame, pl.DataFrame):
-        cols = [c for c in frame.columns if c not in ("person_id", "episode_id")]
+        cols = [c for c in frame.columns if c not in ID_COLUMNS]
         if not cols or not frame.height:
             return 0
         return int(frame.select(cols).hash_rows(seed=7).sum())
     arrow_schema = pq.read_schema(frame)
-    cols = [c for c in arrow_schema.names if c not in ("person_id", "episode_id")]
+    cols = [c for c in arrow_schema.names if c not in ID_COLUMNS]
     if not cols:
         return 0
     total = 0
@@ -172,12 +168,18 @@ def mart_tables(
     """Protect the aggregates, build research.duckdb, check it, and swap it in."""
     timer = StepTimer()
 
-    files = release.candidate_files()
+    candidate = release.candidate_files()
     summary = release.read_summary()
     config = release.config()
-    episodes = pl.read_parquet(files["episodes"])  # the QI record, one row per episode
-    # mart sources: the candidate's files (DuckDB reads them); mart_persons is the QI record
-    sources: dict[str, pl.DataFrame | Path] = {**files, "persons": files["episodes"]}
+    # published microdata (DuckDB reads the files) and the steward-only population frames
+    sources: dict[str, pl.DataFrame | Path] = {
+        n: p for n, p in candidate.items() if not n.startswith(STEWARD_PREFIX)
+    }
+    steward = {
+        n.removeprefix(STEWARD_PREFIX): p
+        for n, p in candidate.items()
+        if n.startswith(STEWARD_PREFIX)
+    }
     release_id = new_release_id(dt.datetime.now(dt.UTC), context.run.run_id)
     # Earlier releases are linked into the suppression model and its audit when they describe
     # the same population (same data snapshot). A release on changed data starts a new ledger
@@ -185,16 +187,22 @@ def mart_tables(
     # differencing of snapshots (new arrivals) is not something cell suppression can model.
     ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(sources)}")
     timer.lap("read_and_snapshot")
-    agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {"persons": episodes}
-    if "bridge_scores" in files:
-        agg_frames["bridge_scores"] = pl.scan_parquet(files["bridge_scores"])
-    if "goals" in files:
-        agg_frames["goals"] = pl.read_parquet(files["goals"])
-    agg_config = AggregateConfig(threshold=release.threshold)
+    agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {
+        n: pl.read_parquet(steward[n])
+        for n in ("population", "population_goals", "population_trajectories")
+        if n in steward
+    }
+    if "bridge_scores" in sources:
+        agg_frames["bridge_scores"] = pl.scan_parquet(sources["bridge_scores"])
+    parents = pl.read_parquet(steward["area_parents"]) if "area_parents" in steward else None
+    agg_config = AggregateConfig(
+        threshold=release.threshold,
+        area_parents=dict(parents.iter_rows()) if parents is not None else {},
+    )
     aggregates = protect_aggregates(
         agg_frames, config=agg_config, release_id=release_id, ledger=ledger
     )
-    del agg_frames, episodes
+    del agg_frames
     timer.lap("aggregates")
     outcomes: dict[tuple[str, str], CheckOutcome] = {}
 

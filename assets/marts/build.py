@@ -41,8 +41,9 @@ Validator = Callable[[Path], Sequence[str]]
 MEMORY_LIMIT = "4GB"
 """Memory DuckDB may use while building the research database before it spills."""
 
-UNORDERED_MARTS = frozenset({"mart_bridge_scores"})
-"""Marts whose candidate rows are in no particular order (DuckDB derives them in parallel)."""
+UNORDERED_MARTS: frozenset[str] = frozenset()
+"""Marts whose candidate rows are in no particular order. None: every mart keeps its file's
+order, which is its random id's (the threat model's row-order attack)."""
 
 MAX_CODES = 4096
 """String columns with at most this many distinct values are shipped to DuckDB as integer codes."""
@@ -329,7 +330,9 @@ def _copy_previous(con: duckdb.DuckDBPyConnection, previous: Path, release_id: s
                 "select table_name from duckdb_tables() where database_name = 'prev'"
             ).fetchall()
         }
-        for t in ("release_ledger", "meta_release"):
+        # only the release register: earlier releases' cells stay in the steward's ledger (a
+        # file that shipped them all would let anyone difference every release from one file)
+        for t in ("meta_release",):
             if t not in tables:
                 continue
             dup = con.execute(
