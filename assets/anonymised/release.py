@@ -137,6 +137,42 @@ def privacy_models(config: AnonymisationConfig) -> list[PrivacyModel]:
     return models
 
 
+def restore_diversity(
+    frame: pl.DataFrame, qis: list[str], config: AnonymisationConfig
+) -> pl.DataFrame:
+    """Withhold (``*``) a sensitive attribute in every class where, among the values still
+    shown, it no longer meets its l-diversity or share rule (after insider protection withheld
+    some). Withholding a whole class's values only merges an insider's groups, never splits
+    them, so insider protection still holds."""
+    shown = ~pl.col("_v").is_in([UNKNOWN, WITHHELD])
+    out = frame
+    rules: list[tuple[str, pl.Expr]] = []
+    for col, l_ in config.l_diversity.items():
+        if l_ > 1 and col in frame.columns:
+            fails = pl.col("_v").filter(shown).n_unique() < l_
+            rules.append((col, fails & (pl.col("_v").filter(shown).len() > 0)))
+    for col, share in config.max_share.items():
+        if col in frame.columns:
+            n = pl.col("_v").filter(shown).len()
+            rules.append((col, (pl.col("_v") == "ja").sum() > share * n))
+    for col, fails in rules:
+        bad = (
+            out.with_columns(pl.col(col).alias("_v"))
+            .group_by(qis)
+            .agg(fails.alias("_bad"))
+            .filter("_bad")
+            .drop("_bad")
+        )
+        if bad.height:
+            hit = out.join(
+                bad.with_columns(pl.lit(True).alias("_hit")), on=qis, how="left", nulls_equal=True
+            )["_hit"].fill_null(False)
+            out = out.with_columns(
+                pl.when(pl.lit(hit)).then(pl.lit(WITHHELD)).otherwise(pl.col(col)).alias(col)
+            )
+    return out
+
+
 def random_ids(keys: pl.Series, name: str, rng: np.random.Generator) -> pl.Series:
     """A random permutation of 1..n over the distinct ``keys`` (in sorted order, so independent
     of the input's order), aligned with ``keys``."""
@@ -262,6 +298,8 @@ def anonymise_release(
         published, withheld = protect_known_values(
             published, classes=qis, insiders=insiders, k=config.k
         )
+        # withholding values can leave a class with one recorded value: withhold the rest too
+        published = restore_diversity(published, qis, config)
     person_ids = random_ids(published[PERSON], "person_id", rng)
     out_persons = (
         published.with_columns(person_ids)
