@@ -61,36 +61,44 @@ def protect_known_values(
     (['*', '*', '*', '*', '*', '*'], {'x': 6})
     """
     out = frame
-    withheld: dict[str, int] = {}
-    for source, (member, known) in insiders.items():
-        known = list(known)
-        before = out.select(pl.sum_horizontal(pl.col(c) == WITHHELD for c in known)).to_series()
-        for step in range(3):
-            bad = _violations(out, classes, known, member, k)
-            if bad.height == 0:
-                break
-            if step == 0:
-                hit = (
-                    out.join(
-                        bad.with_columns(pl.lit(True).alias("_bad")),
-                        on=[*classes, *known],
-                        how="left",
-                        nulls_equal=True,
-                    )["_bad"].fill_null(False)
-                    & out[member]
+    withheld: dict[str, int] = dict.fromkeys(insiders, 0)
+    # One source's withholding moves rows out of the groups another source had already settled
+    # (a group can fall below k again), so the sources are revisited until none changes a cell.
+    # Each round that changes anything withholds at least one more cell: this terminates.
+    changed = True
+    while changed:
+        changed = False
+        for source, (member, known) in insiders.items():
+            known = list(known)
+            before = out.select(pl.sum_horizontal(pl.col(c) == WITHHELD for c in known)).to_series()
+            for step in range(3):
+                bad = _violations(out, classes, known, member, k)
+                if bad.height == 0:
+                    break
+                if step == 0:
+                    hit = (
+                        out.join(
+                            bad.with_columns(pl.lit(True).alias("_bad")),
+                            on=[*classes, *known],
+                            how="left",
+                            nulls_equal=True,
+                        )["_bad"].fill_null(False)
+                        & out[member]
+                    )
+                else:
+                    cls = bad.select(classes).unique().with_columns(pl.lit(True).alias("_bad"))
+                    in_cls = out.join(cls, on=list(classes), how="left", nulls_equal=True)[
+                        "_bad"
+                    ].fill_null(False)
+                    hit = in_cls & out[member] if step == 1 else in_cls
+                out = out.with_columns(
+                    pl.when(pl.lit(hit)).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c)
+                    for c in known
                 )
-            else:
-                cls = bad.select(classes).unique().with_columns(pl.lit(True).alias("_bad"))
-                in_cls = out.join(cls, on=list(classes), how="left", nulls_equal=True)[
-                    "_bad"
-                ].fill_null(False)
-                hit = in_cls & out[member] if step == 1 else in_cls
-            out = out.with_columns(
-                pl.when(pl.lit(hit)).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c)
-                for c in known
-            )
-        after = out.select(pl.sum_horizontal(pl.col(c) == WITHHELD for c in known)).to_series()
-        withheld[source] = int((after - before).sum())
+            after = out.select(pl.sum_horizontal(pl.col(c) == WITHHELD for c in known)).to_series()
+            n = int((after - before).sum())
+            withheld[source] += n
+            changed = changed or n > 0
     return out, withheld
 
 
