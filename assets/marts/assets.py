@@ -31,7 +31,8 @@ from assets.marts.build import (
     new_release_id,
 )
 from assets.marts.catalogue import CATALOGUE, asset_description
-from assets.marts.ledger import DuckDBLedger
+from assets.marts.ledger import DuckDBLedger, MicrodataHistory
+from assets.marts.over_time import apply_over_time, release_specs
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer
 from pipelines.release import ReleaseConfig
@@ -181,6 +182,31 @@ def mart_tables(
         if n.startswith(STEWARD_PREFIX)
     }
     release_id = new_release_id(dt.datetime.now(dt.UTC), context.run.run_id)
+    # Microdata over time: a class that changed by fewer than k units since analysts last saw
+    # it is held back (assets.marts.over_time), so two releases' difference isolates nobody.
+    history = MicrodataHistory(staging_db.path)
+    previous = history.latest()
+    specs = release_specs(
+        {n: pl.read_parquet_schema(p).names() for n, p in sources.items() if isinstance(p, Path)},
+        config.quasi_identifiers,
+        config.publish_sensitive,
+    )
+    states: dict[str, pl.DataFrame] = {}
+    held_back: dict[str, int] = {}
+    for name, spec in specs.items():
+        path = sources[name]
+        assert isinstance(path, Path)
+        outcome = apply_over_time(pl.scan_parquet(path), spec, previous.get(name), config.k)
+        states[name] = outcome.state
+        held_back[name] = outcome.held.len()
+        if outcome.held.len():
+            if name == "bridge_scores":  # tens of millions of rows: streamed to a file
+                kept = release.spill_dir() / "bridge_scores.parquet"
+                outcome.frame.sink_parquet(kept)
+                sources[name] = kept
+            else:
+                sources[name] = outcome.frame.collect()
+    timer.lap("over_time")
     # Earlier releases are linked into the suppression model and its audit when they describe
     # the same population (same data snapshot). A release on changed data starts a new ledger
     # series: cell identities do not carry over when the people behind them changed, and the
@@ -241,6 +267,8 @@ def mart_tables(
             previous=target if target.exists() else None,
             validate_before_swap=validate,
             steward_ledger=ledger,
+            on_publish=lambda: history.record(release_id, states),
+            on_discard=lambda: history.discard(release_id),
         )
     except ReleaseVetoedError as exc:
         vetoed = list(exc.reasons)
@@ -269,6 +297,7 @@ def mart_tables(
                 "max_risk": info.max_risk,
                 "avg_risk": info.avg_risk,
                 "loss": info.information_loss,
+                "classes_held_back": dg.MetadataValue.json(held_back),
                 "primary_cells": aggregates.n_primary,
                 "secondary_cells": aggregates.n_secondary,
                 "timings": dg.MetadataValue.json(timer.timings),

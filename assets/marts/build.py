@@ -397,6 +397,8 @@ def build_research_database(
     previous: Path | None = None,
     validate_before_swap: Validator | None = None,
     steward_ledger: Ledger | None = None,
+    on_publish: Callable[[], None] | None = None,
+    on_discard: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Build the research database of ``release`` and swap it in atomically at ``target``.
 
@@ -408,7 +410,9 @@ def build_research_database(
     carried over. ``validate_before_swap`` gets the finished temporary file and may return
     reasons to refuse it (:class:`ReleaseVetoedError`). ``steward_ledger`` (the steward's
     :class:`~assets.marts.ledger.DuckDBLedger`) records the release's true cells after the veto
-    point and just before the swap, and is discarded again if the swap itself fails.
+    point and just before the swap, and is discarded again if the swap itself fails;
+    ``on_publish`` and ``on_discard`` do the same for other steward records (the microdata
+    history).
     """
     t_start = time.perf_counter()
     target = Path(target)
@@ -526,12 +530,17 @@ def build_research_database(
         if steward_ledger is not None and aggregates is not None:
             aggregates.record_release(steward_ledger)
             recorded = True
+        if on_publish is not None:
+            on_publish()
+            recorded = True
         os.replace(tmp, target)
         _fsync(target.parent, directory=True)
     except BaseException:
         _remove(tmp)
         if recorded and hasattr(steward_ledger, "discard"):
             steward_ledger.discard(release.release_id)  # type: ignore[union-attr]
+        if recorded and on_discard is not None:
+            on_discard()
         raise
     return BuildReport(
         path=target,

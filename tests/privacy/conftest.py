@@ -42,6 +42,16 @@ class World:
             scored_episodes=self.scores["episode_pseudonym"].unique(),
         )
 
+    def release_excluding(self, persons: list[str], seed: int) -> AnonymisedRelease:
+        """A release of the truth without ``persons`` (erased, objecting, or not yet there)."""
+        return anonymise_release(
+            self.tables,
+            config=self.config,
+            release_seed=seed,
+            exclude_person_pseudonyms=persons,
+            scored_episodes=self.scores["episode_pseudonym"].unique(),
+        )
+
     def bridge_scores(self, release: AnonymisedRelease) -> pl.DataFrame:
         """The release's published Bridge scores, derived by the pipeline's own SQL."""
         con = duckdb.connect()
