@@ -1,4 +1,5 @@
-"""brugstat.toml -> frozen, typed settings. The only module that reads the environment.
+"""brugstat.toml -> frozen, typed settings. The only module that reads the environment, apart from
+the key variable, which ``pipelines.keys`` reads (the key never passes through the settings).
 
 Resolution of the settings file: ``BRUGSTAT_CONFIG`` if set, else ``brugstat.toml`` in the current
 directory, else the one next to the installed project. Relative paths are resolved against the
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assets.staging.schema import ORGANISATIONS
+from pipelines.keys import KEY_ENV, key_from_environment
+
+__all__ = ["KEY_ENV", "key_from_environment"]  # re-exported for the CLI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-KEY_ENV = "BRUGSTAT_PSEUDONYM_KEY"
 
 
 class SettingsError(ValueError):
@@ -222,8 +225,3 @@ def _automation(raw: dict, path: Path) -> AutomationSettings:
         settle_seconds=float(raw.get("settle_seconds", d.settle_seconds)),
         sensor_interval_seconds=int(raw.get("sensor_interval_seconds", d.sensor_interval_seconds)),
     )
-
-
-def key_from_environment() -> str | None:
-    """The hex key from ``BRUGSTAT_PSEUDONYM_KEY``, if set."""
-    return os.environ.get(KEY_ENV) or None

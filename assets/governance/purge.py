@@ -21,13 +21,13 @@ import polars as pl
 
 from anonymise.pseudonym import pseudonymise
 from assets.governance.requests import match_requests, read_requests
+from assets.governance.resource import GovernanceConfig
 from assets.governance.retention import RetentionPolicy, expired_persons
 from assets.pseudonymised.transform import PERSON_DOMAIN
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
 from pipelines.checks import check_result
-from pipelines.governance import GovernanceConfig
 from pipelines.metadata import markdown_table
 from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, temp_table_keyed_like
 from quality.access import check_private_files

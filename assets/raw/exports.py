@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from assets.raw.reader import SOURCE_FILE, RawExport, read_export
+from assets.raw.suite import validate_raw
 from assets.staging.adapters.base import ExportSpec
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
@@ -16,7 +17,6 @@ from pipelines.resources import LandingFolder, StagingDatabase, write_frame
 from quality.gx_runtime import prewarm
 from quality.outcome import CheckOutcome
 from quality.privacy import FREE_TEXT, IDENTIFIER_COLUMN
-from quality.suites.raw import validate_raw
 
 MANIFEST_TABLE = "manifest"
 
