@@ -228,6 +228,7 @@ class Evaluator:
         self.limit = suppression_limit * units + 1e-9
         hs = data.hierarchies
         self.cards = [np.array([len(v) for v in h.values]) for h in hs]
+        self._cards = [[len(v) for v in h.values] for h in hs]  # as Python ints, per node
         self.ups = [
             {(a, b): h.up(a, b) for a in range(h.height) for b in range(a, h.height)} for h in hs
         ]
@@ -278,7 +279,7 @@ class Evaluator:
         return self._base_gen
 
     def _node_cards(self, levels: Sequence[int]) -> list[int]:
-        return [int(c[lv]) for c, lv in zip(self.cards, levels, strict=True)]
+        return [c[lv] for c, lv in zip(self._cards, levels, strict=True)]
 
     def _rollup(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ok = (self._cache_levels <= levels).all(axis=1)
