@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from anonymise.tables import PrimaryRules, TableSet, frequency_table, protect
+from anonymise.tables import TOTAL, PrimaryRules, TableSet, frequency_table, protect
 
 DEFAULT_THRESHOLD = 10
 LEVELS = ("1", "2", "3", "4", "5")
@@ -346,7 +346,7 @@ def transition_matrix(
     rules = rules or PrimaryRules(
         threshold=threshold, dominance=None, p_percent=None, group_share=None
     )
-    hier = {lv: "Totaal" for lv in LEVELS}
+    hier = {lv: TOTAL for lv in LEVELS}
     lf = pairs.lazy().select(
         pl.col("intake").cast(pl.String), pl.col("latest").cast(pl.String), "person_id"
     )

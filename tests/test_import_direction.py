@@ -2,7 +2,7 @@
 
     pipelines.{definitions, cli, settings, automation, output_checking, ...}  (and synthetic)
       -> assets
-        -> pipelines.{resources, checks, metadata, keys}   (the Dagster-side helpers assets use)
+        -> pipelines.{resources, checks, metadata, keys, sql}   (the helpers assets use)
           -> quality
             -> anonymise   (pure: none of dagster, duckdb, great_expectations, faker)
 
@@ -23,6 +23,7 @@ SHARED_PIPELINE_MODULES = {
     "pipelines.checks",
     "pipelines.metadata",
     "pipelines.keys",  # loads the key for pipelines.resources.PseudonymKey
+    "pipelines.sql",  # transaction and quoting
 }
 """The part of ``pipelines`` below ``assets``: helpers any asset may use."""
 
