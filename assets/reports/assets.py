@@ -38,7 +38,7 @@ class ReportSettings(dg.ConfigurableResource):
     reports_dir: str
     processing_register: list[dict[str, str]] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
-    threshold: int = 10
+    threshold: int  # [tables] threshold (its default lives in pipelines.settings)
 
     def build(self) -> ReportBuild:
         """Build the report of the newest release."""
