@@ -9,6 +9,7 @@
     brugstat person show --bsn B [--export FILE.json]   access request (inzage / portability)
     brugstat check-output FILE | --sql QUERY   may this result table leave? (JSON record + summary)
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
+    brugstat config check [FILE]   every problem in brugstat.toml at once (exit 1 if any)
 
 Settings come from brugstat.toml (see pipelines/settings.py). Messages never print personal data
 or the key; they name files, rows and rules.
@@ -304,7 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--no-ledger", action="store_true", help="do not use the steward ledger")
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    cfg = sub.add_parser("config", help="check brugstat.toml: every problem at once (exit 1)")
+    cfg.add_argument("action", choices=["check"])
+    cfg.add_argument("file", nargs="?", type=Path, help="default: the file brugstat would read")
     args = parser.parse_args(argv)
+    if args.command == "config":  # before loading: the file may be the problem
+        from pipelines.settings import config_check
+
+        return config_check(args.file)
 
     try:
         settings = load_settings()

@@ -10,20 +10,20 @@ import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
 from assets.governance.purge import governance_purge
+from assets.governance.resource import GovernanceConfig
 from assets.marts.assets import mart_tables
 from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
 from assets.reports import (
     REPORT_RESOURCE_KEY,
+    ReportSettings,
     report_assets,
     report_checks,
     report_selection,
-    report_settings,
 )
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
-from pipelines.governance import GovernanceConfig
 from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
@@ -93,7 +93,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             )
         ],
         resources={
-            REPORT_RESOURCE_KEY: report_settings(settings),
+            REPORT_RESOURCE_KEY: ReportSettings(
+                research_db=str(settings.paths.research_db),
+                reports_dir=str(settings.paths.data_dir / "reports"),
+                processing_register=[dict(e) for e in settings.register],
+                organisations=list(settings.organisations),
+                threshold=settings.threshold,
+            ),
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)
             ),

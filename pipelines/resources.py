@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
+from pipelines.sql import column_list, qualified, quote_ident, quote_literal, transaction
 
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
 """Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema
@@ -50,7 +51,7 @@ without a copy (reading a 3.7 M x 13 text table: 0.9 s of conversion saved)."""
 def enum_type(values: Sequence[str]) -> str:
     """The DuckDB type ``ENUM('a', 'b', …)`` of ``values`` (sorted, so that ``order by`` on the
     column sorts as the text would)."""
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
+    quoted = ", ".join(quote_literal(str(v)) for v in sorted(set(values)))
     return f"ENUM({quoted})"
 
 
@@ -72,12 +73,16 @@ def write_frame(
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-    name = f'"{layer}"."{table}"'
+    name = qualified(layer, table)
     casts = {c: enum_type(v) for c, v in (enums or {}).items() if c in df.columns}
     select = "select *"
     if casts:
         select += (
-            " replace (" + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in casts.items()) + ")"
+            " replace ("
+            + ", ".join(
+                f"cast({quote_ident(c)} as {t}) as {quote_ident(c)}" for c, t in casts.items()
+            )
+            + ")"
         )
     # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow, so a
     # 25 M-row table is never held twice in memory.
@@ -122,7 +127,7 @@ def read_frame(
 
 def select_columns(columns: Sequence[str] | None) -> str:
     """``*`` or the quoted column list for a ``select``."""
-    return ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    return column_list(columns) if columns else "*"
 
 
 def column_type(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
@@ -139,7 +144,7 @@ def temp_table_keyed_like(
     """Load ``frame`` into the temporary table ``name`` with its ``organisation`` column typed
     as in the table ``like`` (ENUM or text): joins on it then compare codes, not text."""
     org_type = column_type(con, like, "organisation")
-    rest = ", ".join(f'"{c}"' for c in frame.columns if c != "organisation")
+    rest = column_list([c for c in frame.columns if c != "organisation"])
     con.register("_keyed_frame", frame)
     try:
         con.execute(
@@ -187,7 +192,7 @@ class StagingDatabase(dg.ConfigurableResource):
                 for setting, value in DUCKDB_SETTINGS.items():
                     con.execute(f"set {setting} = '{value}'")
                 for schema in LAYERS:
-                    con.execute(f'create schema if not exists "{schema}"')
+                    con.execute(f"create schema if not exists {quote_ident(schema)}")
             yield con
         finally:
             con.close()
@@ -206,14 +211,8 @@ class StagingDatabase(dg.ConfigurableResource):
         or the previous one); ``enums`` as in :func:`write_frame`. Returns the row count."""
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-        with self.connect() as con:
-            con.execute("begin transaction")
-            try:
-                write_frame(con, layer, table, df, enums=enums)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+        with self.connect() as con, transaction(con):
+            write_frame(con, layer, table, df, enums=enums)
         return df.height
 
     def read(
@@ -229,7 +228,7 @@ class StagingDatabase(dg.ConfigurableResource):
         with self.connect(read_only=True) as con:
             return read_frame(
                 con,
-                f'select {select_columns(columns)} from "{layer}"."{table}"',
+                f"select {select_columns(columns)} from {qualified(layer, table)}",
                 categorical=categorical,
             )
 

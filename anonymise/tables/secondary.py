@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse.csgraph import connected_components
 
 from anonymise.tables.model import Problem
+
+if TYPE_CHECKING:
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
 
 COMPACT_LIMIT = 5_000
 """Largest number of witness variables for which the compact model is used."""
@@ -194,6 +196,9 @@ def screen(
     solution, so every ``t_j`` at its cap is a proof for that target. Rounds repeat on the targets
     not yet proven while a round proves something. Unproven targets need their own LP.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     k = block.shape[1]
     m = block.shape[0]
     rhs = np.zeros(m) if rhs is None else rhs
@@ -253,6 +258,10 @@ def separate(
     there get their own LP (whose duals give the cut). Returns the cuts, the number of LPs and a
     mask of the sensitive cells that failed.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import connected_components
+
     sup = suppressed.astype(bool)
     failing = np.zeros(len(sup), dtype=bool)
     eq = problem.equations.tocsr()
@@ -333,6 +342,9 @@ def separate(
 
 
 def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstraint | None:
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
     if not cuts:
         return None
     rows, cols, vals = [], [], []
@@ -363,6 +375,8 @@ def solve_cuts(
     max_iterations: int = 200,
 ) -> Pattern:
     """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     t0 = time.perf_counter()
     fidx = np.flatnonzero(free)
     var_of = np.full(len(free), -1)
@@ -424,6 +438,10 @@ def solve_compact(
     time_limit: float = 60.0,
 ) -> Pattern:
     """The compact MILP of domain.md §3.3: witnesses ``z^{p±}`` for each sensitive cell."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse.csgraph import connected_components
+
     t0 = time.perf_counter()
     n = len(free)
     down, up = _capacity(problem)
@@ -525,6 +543,8 @@ def solve_compact(
 
 def compact_size(problem: Problem) -> int:
     """Number of witness variables the compact model would need."""
+    from scipy.sparse.csgraph import connected_components
+
     eq = problem.equations.tocsr()
     _, lab = connected_components((abs(eq).T @ abs(eq)).tocsr(), directed=False)
     sizes = np.bincount(lab)

@@ -9,14 +9,15 @@ import duckdb
 import polars as pl
 
 from assets.raw.reader import SOURCE_FILE, RawExport, read_export
+from assets.raw.suite import validate_raw
 from assets.staging.adapters.base import ExportSpec
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase, write_frame
+from pipelines.sql import transaction
 from quality.gx_runtime import prewarm
 from quality.outcome import CheckOutcome
 from quality.privacy import FREE_TEXT, IDENTIFIER_COLUMN
-from quality.suites.raw import validate_raw
 
 MANIFEST_TABLE = "manifest"
 
@@ -83,15 +84,9 @@ def write_raw(staging_db: StagingDatabase, organisation: str, export: str, raw: 
     """
     files = raw.manifest.get_column("source_file").to_list()
     enums = {**code_columns(raw.data), **({SOURCE_FILE: files} if files else {})}
-    with staging_db.connect() as con:
-        con.execute("begin transaction")
-        try:
-            write_frame(con, "raw", raw_table(organisation, export), raw.data, enums=enums)
-            _record_manifest(con, organisation, export, raw.manifest)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    with staging_db.connect() as con, transaction(con):
+        write_frame(con, "raw", raw_table(organisation, export), raw.data, enums=enums)
+        _record_manifest(con, organisation, export, raw.manifest)
 
 
 CODE_COLUMN_VALUES = 1_000

@@ -26,12 +26,12 @@ from assets.staging.adapters.common import (
     repeated,
     row_hash,
 )
+from assets.staging.suite import StagingValidation
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase, read_frame, write_frame
 from quality.conservation import check_conservation
 from quality.outcome import CheckOutcome
-from quality.suites.staging import StagingValidation
 
 ENTITY_DESCRIPTIONS: dict[str, str] = {
     "persons": "One row per person per organisation (canonical person; BSN still present).",

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import polars as pl
 
+from assets.raw.formats import BRIDGE_DOMAINS
+
 ORGANISATIONS: tuple[str, ...] = ("groningen", "zuidplas", "aalsmeer", "hengelo", "breda")
 """Organisation codes, also the landing sub-folder names."""
 
-DOMAINS: tuple[str, ...] = (
-    "wonen",
-    "gezin",
-    "gezondheid",
-    "sociaal_netwerk",
-    "schulden",
-    "spaargeld",
-    "diploma",
-    "netto_inkomen",
-)
-"""The eight Bridge life domains (leefgebieden), in the instrument's order."""
+DOMAINS: tuple[str, ...] = BRIDGE_DOMAINS
+"""The eight Bridge life domains (leefgebieden), in the instrument's order: the canonical codes
+are the column names of Groningen's measurement export (written once, in the export contract)."""
+
+UNKNOWN = "onbekend"
+"""The published code of a value an organisation did not record (anonymised records, marts,
+report labels); staging itself keeps such values null."""
 
 GENDERS: tuple[str, ...] = ("man", "vrouw", "anders")
 END_REASONS: tuple[str, ...] = ("completed", "refused", "aborted", "no_support", "ongoing")
