@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
+from assets.anonymised.resource import ReleaseConfig
 from assets.governance.purge import governance_purge
 from assets.governance.resource import GovernanceConfig
 from assets.marts.assets import mart_tables
@@ -24,7 +25,6 @@ from assets.reports import (
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
-from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
 

@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from assets.anonymised.config import AnonymisationConfig
 from assets.anonymised.release import DETAIL_IDS, PUBLISHED, anonymise_release, bridge_scores_sql
+from assets.anonymised.resource import ReleaseConfig
 from assets.staging import schema
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer, markdown_table
-from pipelines.release import ReleaseConfig
 from pipelines.resources import StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.privacy import check_no_direct_identifiers

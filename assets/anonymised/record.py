@@ -24,10 +24,8 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 from anonymise.banding import band, band_labels, month_band, months_between
-from assets.staging.schema import ORGANISATIONS
+from assets.staging.schema import ORGANISATIONS, UNKNOWN
 
-UNKNOWN = "onbekend"
-"""The value of an attribute that is missing or not recorded."""
 PERSON = "person_pseudonym"
 EPISODE = "episode_pseudonym"
 ITEM_SEP = "/"

@@ -31,9 +31,8 @@ from anonymise.tables import (
     frequency_table,
     protect,
 )
+from assets.staging.schema import UNKNOWN
 
-UNKNOWN = "onbekend"
-"""Code of a missing or locally suppressed ('*') coordinate."""
 LEVELS = ("1", "2", "3", "4", "5")
 
 BRIDGE_LEVELS = "mart_bridge_levels_by_area_period"

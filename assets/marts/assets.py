@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from assets.anonymised.assets import STEWARD_PREFIX
 from assets.anonymised.release import DETAIL_IDS, PUBLISHED
+from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import AggregateConfig, protect_aggregates
 from assets.marts.build import (
     ReleaseInfo,
@@ -35,7 +36,6 @@ from assets.marts.ledger import DuckDBLedger, MicrodataHistory
 from assets.marts.over_time import apply_over_time, release_specs
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer
-from pipelines.release import ReleaseConfig
 from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.suites.marts import (

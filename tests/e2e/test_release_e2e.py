@@ -12,10 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import ProtectedAggregates
 from assets.marts.assets import mart_tables
 from pipelines.definitions import ALL_JOB, build_definitions
-from pipelines.release import ReleaseConfig
 from pipelines.settings import load_settings
 from synthetic import generate
 
