@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,11 +49,14 @@ READ_SETTINGS: dict[str, str] = {"arrow_output_version": "1.4", "produce_arrow_s
 without a copy (reading a 3.7 M x 13 text table: 0.9 s of conversion saved)."""
 
 
-def enum_type(values: Sequence[str]) -> str:
-    """The DuckDB type ``ENUM('a', 'b', …)`` of ``values`` (sorted, so that ``order by`` on the
-    column sorts as the text would)."""
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
-    return f"ENUM({quoted})"
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+"""A value with a control character (a NUL byte in a broken export) never goes into an ENUM:
+DuckDB re-parses an ENUM's values from the table definition, and a NUL cuts that text short."""
+
+
+def enum_safe(values: Sequence[str]) -> bool:
+    """Whether ``values`` can be the values of a DuckDB ENUM (no control characters)."""
+    return not any(CONTROL_CHARACTER.search(str(v)) for v in values)
 
 
 def write_frame(
@@ -68,31 +73,57 @@ def write_frame(
     Columns named in ``enums`` are stored as DuckDB ``ENUM`` of the given values (a value outside
     them fails the write): a code column of 25 M rows costs a quarter of its text write and reads
     back as text (:func:`read_frame`). In SQL an ENUM compares, joins and concatenates as text.
+    The ENUM types are made from the values as a registered relation, never from SQL text with
+    the values in it (:func:`_enum_types`); values with control characters stay text.
     The caller owns the transaction. Returns the row count.
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
     name = f'"{layer}"."{table}"'
-    casts = {c: enum_type(v) for c, v in (enums or {}).items() if c in df.columns}
+    wanted = {c: v for c, v in (enums or {}).items() if c in df.columns and enum_safe(v)}
+    types = _enum_types(con, layer, wanted)
     select = "select *"
-    if casts:
+    if types:
         select += (
-            " replace (" + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in casts.items()) + ")"
+            " replace (" + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in types.items()) + ")"
         )
-    # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow, so a
-    # 25 M-row table is never held twice in memory.
-    for i, start in enumerate(range(0, max(df.height, 1), WRITE_SLICE_ROWS)):
-        frame = _arrow_for_duckdb(df.slice(start, WRITE_SLICE_ROWS))
-        con.register("_frame", frame)
-        try:
-            if i == 0 and not append:
-                con.execute(f"create or replace table {name} as {select} from _frame")
-            else:
-                con.execute(f"insert into {name} {select} from _frame")
-        finally:
-            con.unregister("_frame")
-        del frame
+    try:
+        # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow, so a
+        # 25 M-row table is never held twice in memory.
+        for i, start in enumerate(range(0, max(df.height, 1), WRITE_SLICE_ROWS)):
+            frame = _arrow_for_duckdb(df.slice(start, WRITE_SLICE_ROWS))
+            con.register("_frame", frame)
+            try:
+                if i == 0 and not append:
+                    con.execute(f"create or replace table {name} as {select} from _frame")
+                else:
+                    con.execute(f"insert into {name} {select} from _frame")
+            finally:
+                con.unregister("_frame")
+            del frame
+    finally:
+        # A table column keeps its own copy of the ENUM: the named types are only a vehicle.
+        for t in types.values():
+            con.execute(f"drop type if exists {t}")
     return df.height
+
+
+def _enum_types(
+    con: duckdb.DuckDBPyConnection, layer: str, enums: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """Column -> the qualified name of a new ENUM type of its values (sorted, so ``order by``
+    sorts as the text would), created from a registered relation: the values never become
+    SQL text, so no value can break the statement or appear in a parser error."""
+    out: dict[str, str] = {}
+    for column, values in enums.items():
+        type_name = f'"{layer}"."_enum_{uuid.uuid4().hex}"'
+        con.register("_enum_values", pl.DataFrame({"v": sorted({str(v) for v in values})}))
+        try:
+            con.execute(f"create type {type_name} as enum (select v from _enum_values order by v)")
+        finally:
+            con.unregister("_enum_values")
+        out[column] = type_name
+    return out
 
 
 def read_frame(
