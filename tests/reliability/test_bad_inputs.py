@@ -3,6 +3,7 @@ row-level defects kept for quarantine so the rest of the file loads."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 from assets.governance.requests import RequestFileError, read_requests
 from assets.raw.exports import write_raw
 from assets.raw.reader import LandingFileError, read_export
-from assets.staging.adapters import ADAPTERS
-from assets.staging.adapters.base import ExportSpec
+from assets.staging import schema
+from assets.staging.adapters import ADAPTERS, groningen
+from assets.staging.adapters.base import AdapterResult, ExportSpec
 from assets.staging.canonical import Staged, stage
 from pipelines.resources import StagingDatabase
 
@@ -194,3 +196,51 @@ def test_header_only_export_and_nul_byte_code_value_load(tmp_path: Path) -> None
         )
     assert types["geslacht"] == "VARCHAR"  # a value with a control character stays text
     assert types["_source_file"].startswith("ENUM(")
+
+
+def _groningen_with(changes: list[dict[str, str]]) -> tuple[int, AdapterResult]:
+    """Groningen's fixture exports plus copies of participant row 1 with ``changes`` (a new
+    id each); returns the first appended row's number and the adapter's result."""
+    raw = {s.name: read_export(FIXTURES, "groningen", s).data for s in groningen.EXPORTS}
+    participants = raw["participants"]
+    first = participants.filter(pl.col("_source_row") == 1)
+    n = participants.height
+    extra = [
+        first.with_columns(
+            pl.lit(f"KG-99{i:05d}").alias("deelnemer_id"),
+            pl.lit(n + 1 + i, pl.Int64).alias("_source_row"),
+            *[pl.lit(v).alias(k) for k, v in change.items()],
+        )
+        for i, change in enumerate(changes)
+    ]
+    raw["participants"] = pl.concat([participants, *extra])
+    return n + 1, groningen.adapt(raw)
+
+
+def test_row_level_defects_are_quarantined_with_their_rule_not_stopping_staging() -> None:
+    future = (dt.date.today() + dt.timedelta(days=40)).strftime("%d-%m-%Y")
+    changes = {
+        "age_out_of_range": {"geboortedatum": "", "leeftijd_bij_intake": "150"},
+        "age_out_of_range ": {"geboortedatum": "", "leeftijd_bij_intake": "-3"},
+        "count_out_of_range": {"aantal_kinderen": "40000"},
+        "count_out_of_range ": {"aantal_kinderen": "99999"},
+        "birth_after_start": {"geboortedatum": "01-01-2024", "startdatum": "01-01-2022"},
+        "date_in_future": {"startdatum": future, "einddatum": ""},
+        "date_in_future ": {"geboortedatum": future},
+    }
+    start, result = _groningen_with(list(changes.values()))
+    q = result.quarantine.filter(
+        (pl.col("source_file") == "groningen/deelnemers.csv") & (pl.col("source_row") >= start)
+    ).sort("source_row")
+    assert q["rule"].to_list() == [r.strip() for r in changes]
+    assert not any(v in d for d in q["detail"] for v in ("150", "40000", "99999", "2024"))
+    # The staged tables conform: no cast error (which would print the value).
+    persons = schema.conform(result.tables["persons"], schema.PERSONS)
+    assert persons["age_at_intake"].max() <= 120
+
+
+def test_conform_error_never_prints_the_value() -> None:
+    df = pl.DataFrame({"n": [1, 40000]})
+    with pytest.raises(ValueError, match=r"\['n'\]") as err:
+        schema.conform(df, {"n": pl.Int16()})
+    assert "40000" not in str(err.value)
