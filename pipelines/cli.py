@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.modes import StewardModeError, apply_umask, prepare
 from pipelines.settings import Settings, SettingsError, key_from_environment, load_settings
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
@@ -311,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"brugstat: {exc}", file=sys.stderr)
         return 2
-    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "check-output":  # analysts too: not the owner of the steward folders
+        apply_umask()
+    else:
+        try:
+            prepare(settings)  # umask 077, steward folders 0700, steward files checked
+        except StewardModeError as exc:
+            print(f"brugstat: {exc}", file=sys.stderr)
+            return 1
 
     if args.command in ("demo", "generate"):
         people = args.people or settings.synthetic.people

@@ -6,6 +6,8 @@ Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
@@ -24,6 +26,7 @@ from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
 from pipelines.governance import GovernanceConfig
+from pipelines.modes import StewardModeError, prepare
 from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
@@ -116,4 +119,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+def _load() -> dg.Definitions:
+    """The deployment's definitions; first umask 077, steward folders 0700 and the steward
+    files' modes checked (a loose file is logged loudly here and fails every run that opens
+    the staging database: ``pipelines.modes``)."""
+    settings = load_settings()
+    try:
+        prepare(settings)
+    except StewardModeError as exc:
+        logging.getLogger("brugstat").error("%s", exc)
+    return build_definitions(settings)
+
+
+defs = _load()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +15,7 @@ import pyarrow as pa
 
 from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
+from pipelines.modes import apply_umask, check_steward_files
 
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
 """Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema
@@ -186,29 +186,22 @@ class StagingDatabase(dg.ConfigurableResource):
 
     path: str
 
-    def _secure(self) -> None:
-        p = Path(self.path)
-        for f in (p, p.with_name(p.name + ".wal")):
-            if f.exists():
-                os.chmod(f, 0o600)
-
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection; the file is created with mode 0600 and its layer schemas.
+        """A connection; the file is created with its layer schemas.
+
+        The process runs under umask 077 from the first connection on (``pipelines.modes``):
+        the file and its WAL are born 0600. A file or WAL found readable by others is refused
+        (``StewardModeError``, with an audit entry), never quietly chmod-ed.
 
         Within one process use one kind of connection at a time: DuckDB refuses a read-only
         connection to a file that is open read-write (use this one for both).
         """
+        apply_umask()
         p = Path(self.path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() and not read_only:
-            old = os.umask(0o077)  # the file is born private, not chmod-ed after the fact
-            try:
-                con = duckdb.connect(str(p))
-            finally:
-                os.umask(old)
-        else:
-            con = duckdb.connect(str(p), read_only=read_only)
+        check_steward_files(p)
+        con = duckdb.connect(str(p), read_only=read_only)
         try:
             # SET, not connect(config=…): another connection to the file in this process
             # (plain duckdb.connect) must not see a "different configuration".
@@ -222,8 +215,6 @@ class StagingDatabase(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
-            if not read_only:
-                self._secure()
 
     def write(
         self,

@@ -510,8 +510,7 @@ def build_research_database(
             con.execute("checkpoint")
         finally:
             con.close()
-        os.chmod(tmp, 0o644)
-        _fsync(tmp)
+        _fsync(tmp)  # still 0600 (born under the steward's umask 077): unchecked, private
         step("checkpoint", t0)
 
         if validate_before_swap is not None:
@@ -523,6 +522,7 @@ def build_research_database(
         if steward_ledger is not None and aggregates is not None:
             aggregates.record_release(steward_ledger)
             recorded = True
+        os.chmod(tmp, 0o644)  # readable by analysts only now: checked, just before the swap
         os.replace(tmp, target)
         _fsync(target.parent, directory=True)
     except BaseException:
