@@ -26,6 +26,7 @@ from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
 from pipelines.governance import GovernanceConfig
+from pipelines.locking import EXCLUSIVE_TAGS
 from pipelines.modes import StewardModeError, prepare
 from pipelines.release import ReleaseConfig
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
@@ -53,12 +54,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The whole pipeline: extract every landing export, stage, quarantine, "
         "pseudonymise, anonymise, release research.duckdb and write the report.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,  # the run queue starts one brugstat run at a time
     )
     report_job = dg.define_asset_job(
         REPORT_JOB,
         selection=report_selection,
         description="The policymakers' report (Dutch HTML + PDF) of the newest release.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,
     )
     auto = settings.automation
     return dg.Definitions(
@@ -100,7 +103,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)
             ),
-            "staging_db": StagingDatabase(path=str(settings.paths.staging_db)),
+            "staging_db": StagingDatabase(
+                path=str(settings.paths.staging_db), run_lock_dir=str(settings.paths.data_dir)
+            ),
             "pseudonym_key": PseudonymKey(key_file=str(settings.paths.key_file)),
             "release": ReleaseConfig(
                 candidate_dir=str(settings.paths.data_dir / "release_candidate"),

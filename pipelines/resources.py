@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
+from pipelines.locking import exclusive_run, fail_orphaned_runs
 from pipelines.modes import apply_umask, check_steward_files
 
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
@@ -182,9 +183,27 @@ def temp_table_keyed_like(
 
 
 class StagingDatabase(dg.ConfigurableResource):
-    """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600)."""
+    """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600).
+
+    In a Dagster run the resource holds the exclusive run lock on ``run_lock_dir`` (default:
+    the database's folder) from the run's first step to its last (``pipelines.locking``), and
+    marks runs that a kill left ``STARTED`` as failed."""
 
     path: str
+    run_lock_dir: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[StagingDatabase]:
+        """The resource for one run, with the run lock held throughout."""
+        lock_dir = Path(self.run_lock_dir) if self.run_lock_dir else Path(self.path).parent
+        with exclusive_run(lock_dir):
+            if context.instance is not None:
+                run = context.run
+                keep = run.run_id if run is not None else None
+                orphans = fail_orphaned_runs(context.instance, keep=keep)
+                if orphans and context.log is not None:
+                    context.log.warning(f"Marked {len(orphans)} interrupted run(s) failed.")
+            yield self
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
