@@ -4,14 +4,17 @@ row-level defects kept for quarantine so the rest of the file loads."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from assets.governance.requests import RequestFileError, read_requests
+from assets.raw import csvtext
 from assets.raw.exports import write_raw
 from assets.raw.reader import LandingFileError, read_export
 from assets.staging import schema
@@ -244,3 +247,26 @@ def test_conform_error_never_prints_the_value() -> None:
     with pytest.raises(ValueError, match=r"\['n'\]") as err:
         schema.conform(df, {"n": pl.Int16()})
     assert "40000" not in str(err.value)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_strict_parse_reads_every_fixture_export_as_polars_does(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both paths of :func:`parse_text` (no quotes: polars counts the fields; otherwise the csv
+    pass) give exactly polars' frame on well-formed exports."""
+    if not fast:
+        monkeypatch.setattr(csvtext, "_without_quotes", lambda *args: None)
+    for org, adapter in ADAPTERS.items():
+        for spec in adapter.EXPORTS:
+            for f in sorted((FIXTURES / org).glob(spec.pattern)):
+                text = f.read_bytes().decode(spec.encoding).removeprefix("\ufeff")
+                expected = pl.read_csv(
+                    io.BytesIO(text.encode()),
+                    separator=spec.separator,
+                    infer_schema=False,
+                    empty_string_is_null=True,
+                )
+                parsed = csvtext.parse_text(text, spec.separator, f.name)
+                assert_frame_equal(parsed.data, expected)
+                assert parsed.ragged_lines == []
