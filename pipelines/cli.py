@@ -6,7 +6,7 @@
     brugstat key create | key id   make the project's pseudonymisation key / show its id
     brugstat key rotate --project NEW  a new key for a new research project (new pseudonyms)
     brugstat key destroy           destroy the key (pseudonyms can then never be reproduced)
-    brugstat person show --bsn B [--export FILE.json]   access request (inzage / portability)
+    brugstat person show --reference R [--export FILE.json]   access request; BSN at the prompt
     brugstat check-output FILE | --sql QUERY   may this result table leave? (JSON record + summary)
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
     brugstat config check [FILE]   every problem in brugstat.toml at once (exit 1 if any)
@@ -25,17 +25,15 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.locking import ensure_instance_config, run_in_progress
+from pipelines.modes import StewardModeError, apply_umask, prepare
 from pipelines.settings import Settings, SettingsError, key_from_environment, load_settings
-
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 def _dagster_home(settings: Settings) -> Path:
     home = settings.paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(DAGSTER_YAML)
+    ensure_instance_config(home)  # run-queue limit of 1, run monitoring (pipelines.locking)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -81,9 +79,13 @@ def run_pipeline(settings: Settings) -> bool:
     """Materialise every asset in-process, recorded in the Dagster instance the UI reads."""
     import dagster as dg
 
+    from pipelines.checks import failed_check_lines
     from pipelines.definitions import ALL_JOB, build_definitions
 
     _dagster_home(settings)
+    if run_in_progress(settings.paths.data_dir):  # the run itself takes the lock (resource)
+        print(f"brugstat: another run is in progress on {settings.paths.data_dir}; wait for it.")
+        return False
     defs = build_definitions(settings)
     job = defs.resolve_job_def(ALL_JOB)
     started = time.perf_counter()
@@ -96,8 +98,8 @@ def run_pipeline(settings: Settings) -> bool:
         f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s; "
         f"{len(checks) - len(failed)}/{len(checks)} asset checks passed."
     )
-    for c in failed:
-        print(f"  check failed: {c.asset_key.to_user_string()} / {c.check_name}")
+    for line in failed_check_lines(failed):
+        print(line)
     return result.success and not failed
 
 
@@ -205,30 +207,12 @@ def _key_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _person_command(settings: Settings, args: argparse.Namespace) -> int:
-    import duckdb
+    from pipelines.access_request import BSN_ON_COMMAND_LINE, show_person
 
-    from anonymise.bsn import bsn_check_digit_ok
-    from assets.governance.access import person_records
-
-    bsn = "".join(ch for ch in args.bsn if ch.isdigit()).zfill(9)
-    if not bsn_check_digit_ok(bsn):
-        print("brugstat: that BSN does not pass the 11-proef.", file=sys.stderr)
+    if args.bsn is not None:
+        print(BSN_ON_COMMAND_LINE, file=sys.stderr)
         return 2
-    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        records = person_records(con, bsn)
-    text = json.dumps(records, indent=2, ensure_ascii=False, default=str)
-    if args.export:
-        fd = os.open(args.export, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        n = sum(len(v) for layer in ("canonical", "raw") for v in records[layer].values())
-        print(
-            f"Wrote {n} record(s) from {len(records['organisations'])} organisation(s) to "
-            f"{args.export} (mode 0600)."
-        )
-    else:
-        print(text)
-    return 0
+    return show_person(settings, reference=args.reference, export=args.export)
 
 
 def _check_output_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -283,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--yes", action="store_true", help="with destroy: no confirmation prompt")
     person = sub.add_parser("person", help="a data-subject access request (inzage)")
     person.add_argument("action", choices=["show"])
-    person.add_argument("--bsn", required=True)
+    person.add_argument("--bsn", help=argparse.SUPPRESS)  # refused: the BSN comes from stdin
+    person.add_argument("--reference", required=True, help="the request's case number (audit)")
     person.add_argument("--export", type=Path, help="write the records as JSON (portability)")
     chk = sub.add_parser(
         "check-output",
@@ -319,7 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"brugstat: {exc}", file=sys.stderr)
         return 2
-    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "check-output":  # analysts too: not the owner of the steward folders
+        apply_umask()
+    else:
+        try:
+            prepare(settings)  # umask 077, steward folders 0700, steward files checked
+        except StewardModeError as exc:
+            print(f"brugstat: {exc}", file=sys.stderr)
+            return 1
 
     if args.command in ("demo", "generate"):
         people = args.people or settings.synthetic.people

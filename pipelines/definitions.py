@@ -6,6 +6,8 @@ Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
@@ -25,6 +27,8 @@ from assets.reports import (
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
+from pipelines.locking import EXCLUSIVE_TAGS
+from pipelines.modes import StewardModeError, prepare
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
 
@@ -50,12 +54,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The whole pipeline: extract every landing export, stage, quarantine, "
         "pseudonymise, anonymise, release research.duckdb and write the report.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,  # the run queue starts one brugstat run at a time
     )
     report_job = dg.define_asset_job(
         REPORT_JOB,
         selection=report_selection,
         description="The policymakers' report (Dutch HTML + PDF) of the newest release.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,
     )
     auto = settings.automation
     return dg.Definitions(
@@ -103,7 +109,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)
             ),
-            "staging_db": StagingDatabase(path=str(settings.paths.staging_db)),
+            "staging_db": StagingDatabase(
+                path=str(settings.paths.staging_db), run_lock_dir=str(settings.paths.data_dir)
+            ),
             "pseudonym_key": PseudonymKey(key_file=str(settings.paths.key_file)),
             "release": ReleaseConfig(
                 candidate_dir=str(settings.paths.data_dir / "release_candidate"),
@@ -122,4 +130,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+def _load() -> dg.Definitions:
+    """The deployment's definitions; first umask 077, steward folders 0700 and the steward
+    files' modes checked (a loose file is logged loudly here and fails every run that opens
+    the staging database: ``pipelines.modes``)."""
+    settings = load_settings()
+    try:
+        prepare(settings)
+    except StewardModeError as exc:
+        logging.getLogger("brugstat").error("%s", exc)
+    return build_definitions(settings)
+
+
+defs = _load()

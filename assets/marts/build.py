@@ -517,8 +517,7 @@ def build_research_database(
             con.execute("checkpoint")
         finally:
             con.close()
-        os.chmod(tmp, 0o644)
-        _fsync(tmp)
+        _fsync(tmp)  # still 0600 (born under the steward's umask 077): unchecked, private
         step("checkpoint", t0)
 
         if validate_before_swap is not None:
@@ -533,6 +532,7 @@ def build_research_database(
         if on_publish is not None:
             on_publish()
             recorded = True
+        os.chmod(tmp, 0o644)  # readable by analysts only now: checked, just before the swap
         os.replace(tmp, target)
         _fsync(target.parent, directory=True)
     except BaseException:

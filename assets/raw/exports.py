@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from assets.raw.csvtext import DEFECT
 from assets.raw.reader import SOURCE_FILE, RawExport, read_export
 from assets.raw.suite import validate_raw
 from assets.staging.adapters.base import ExportSpec
@@ -105,7 +106,8 @@ def code_columns(df: pl.DataFrame, limit: int = CODE_COLUMN_VALUES) -> dict[str,
     probe = df.head(_PROBE_ROWS)
     out: dict[str, list[str]] = {}
     for column, dtype in df.schema.items():
-        if column == SOURCE_FILE or dtype != pl.String or IDENTIFIER_COLUMN.search(column):
+        lineage = column in (SOURCE_FILE, DEFECT)
+        if lineage or dtype != pl.String or IDENTIFIER_COLUMN.search(column):
             continue
         if probe.get_column(column).n_unique() > min(limit, max(probe.height // 10, 50)):
             continue  # ids, names, free text
