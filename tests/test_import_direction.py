@@ -24,6 +24,8 @@ SHARED_PIPELINE_MODULES = {
     "pipelines.metadata",
     "pipelines.keys",  # loads the key for pipelines.resources.PseudonymKey
     "pipelines.sql",  # transaction and quoting
+    "pipelines.locking",  # one run at a time (the staging resource takes the lock)
+    "pipelines.modes",  # umask and steward file modes (checked by the staging resource)
 }
 """The part of ``pipelines`` below ``assets``: helpers any asset may use."""
 
