@@ -143,8 +143,9 @@ def _group(
     mark,
     dims: tuple[str, ...] | None = None,
 ) -> None:
-    """Group disclosure: a child holding ≥ ``share`` of a line's units (lines of ≥ 2 children),
-    on the lines along ``dims`` only when given."""
+    """Group disclosure: a child holding ≥ ``share`` of a line's units, on the lines along
+    ``dims`` only when given. A line with a single category counts too: everyone in it has that
+    category, which is exactly what the rule is about."""
     eq = ts.equations.tocsr()
     for r in range(eq.shape[0]):
         if dims is not None and ts.equation_dim[r] not in dims:
@@ -154,7 +155,7 @@ def _group(
         parent = cols[coef < 0][0]
         children = cols[coef > 0]
         total = a[parent]
-        if len(children) < 2 or total <= 0 or not freq[parent]:
+        if len(children) < 1 or total <= 0 or not freq[parent]:
             continue
         limit = math.ceil(share * total - 1e-9)
         for c in children:
