@@ -126,7 +126,16 @@ def protect(
     # that passes is kept — so the MILP's pattern never costs more than the heuristic's
     final = []
     for cand in candidates:
-        if cand.status not in ("optimal", "feasible", "infeasible", "repair_limit", "time_limit"):
+        if cand.status not in (
+            "optimal",
+            "feasible",
+            "infeasible",
+            "repair_limit",
+            "time_limit",
+            "node_limit",
+            "iteration_limit",
+            "work_limit",
+        ):
             continue  # no pattern at all
         x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed)
         final.append((not rep.ok, float(w[x & free].sum()), cand is heur, cand, x, rep, fixes))
