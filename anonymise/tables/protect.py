@@ -26,6 +26,8 @@ from anonymise.tables.secondary import (
 )
 
 AUTO_MILP_CELLS = 50_000
+UNFINISHED_REPAIR_ROUNDS = 20
+"""Repair rounds granted to a MILP pattern whose cutting-plane budget ran out."""
 
 
 def _primaries(table_set: TableSet, rules: PrimaryRules):
@@ -137,7 +139,10 @@ def protect(
             "work_limit",
         ):
             continue  # no pattern at all
-        x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed)
+        # an unfinished MILP pattern (budget reached) gets a short repair only: when that is not
+        # enough the heuristic's safe pattern is kept instead of a long repair (deterministic)
+        rounds = 100 if cand is heur or cand.status == "optimal" else UNFINISHED_REPAIR_ROUNDS
+        x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed, rounds)
         final.append((not rep.ok, float(w[x & free].sum()), cand is heur, cand, x, rep, fixes))
         solver[cand.method.split(":")[0]]["audit_ok"] = rep.ok
     final.sort(key=lambda f: f[:3])
@@ -203,7 +208,12 @@ def _status(best, method: str, report: AuditReport, repaired: list[str]) -> str:
 
 
 def _finalise(
-    problem, x: np.ndarray, w: np.ndarray, free: np.ndarray, sup_fixed: np.ndarray
+    problem,
+    x: np.ndarray,
+    w: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    max_rounds: int = 100,
 ) -> tuple[np.ndarray, AuditReport, list[str]]:
     """Audit a pattern; publish exactly recoverable secondaries; repair what the audit finds.
 
@@ -235,7 +245,7 @@ def _finalise(
         if report.ok:
             break
         aug = replace(problem, upl=np.where(need, np.maximum(problem.upl, 1.0), problem.upl))
-        status, rounds, _ = repair(aug, x, w, free, sup_fixed)
+        status, rounds, _ = repair(aug, x, w, free, sup_fixed, max_rounds=max_rounds)
         notes.append(f"audit repair {status} in {rounds} rounds")
         report = audit_problem(problem, x)
         if report.ok or status == "infeasible":
@@ -245,7 +255,7 @@ def _finalise(
         x = x0.copy()
         sec = x & free0
         aug = replace(problem, upl=np.where(sec, np.maximum(problem.upl, 1.0), problem.upl))
-        status, rounds, _ = repair(aug, x, w, free0, sup_fixed)
+        status, rounds, _ = repair(aug, x, w, free0, sup_fixed, max_rounds=max_rounds)
         notes.append(f"repair with every secondary kept unknown {status} in {rounds} rounds")
         report = audit_problem(problem, x)
     return x, report, notes
