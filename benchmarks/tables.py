@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--only", default=None)
     ap.add_argument("--time-limit", type=float, default=8.0)
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--cost", default="unity", choices=["unity", "value", "log"])
+    ap.add_argument("--cost", default="value", choices=["unity", "value", "log"])
     ap.add_argument("--methods", default="heuristic,milp")
     ap.add_argument("--protection", default="range", help="'range' or a number (old: 1)")
     args = ap.parse_args()
