@@ -69,8 +69,8 @@ def protect(
     again) while a table would lose more than that share of its cells.
 
     ``cost="value"`` (the default) weighs a suppression by the cell's value: on the benchmark
-    sets (``benchmarks/tables.py``, 1,000 cells) it suppressed the same number of cells or fewer
-    than ``"unity"`` (2-D: one more) and a quarter to a half of the value.
+    sets (``benchmarks/tables.py``, 1,000 cells) it suppressed fewer cells than ``"unity"`` in
+    3-D and linked tables (one more in 2-D) and a quarter to a half of the value.
 
     >>> import polars as pl
     >>> from anonymise.tables import TableSet, frequency_table
