@@ -7,7 +7,7 @@
     brugstat key rotate --project NEW  a new key for a new research project (new pseudonyms)
     brugstat key destroy           destroy the key (pseudonyms can then never be reproduced)
     brugstat person show --reference R [--export FILE.json]   access request; BSN at the prompt
-    brugstat check-output FILE | --sql QUERY   may this result table leave? (JSON record + summary)
+    brugstat check-output FILE... | --sql QUERY [--session S]   may these results leave?
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
     brugstat config check [FILE]   every problem in brugstat.toml at once (exit 1 if any)
 
@@ -216,37 +216,13 @@ def _person_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check_output_command(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.output_checking import OutputCheckError, check_result
+    from pipelines.output_checking import OutputCheckError, run_check_output
 
-    def names(text: str | None) -> list[str] | None:
-        return [n.strip() for n in text.split(",") if n.strip()] if text else None
-
-    margins: list[str] | bool | None = names(args.margins)
-    if args.margins == "none":
-        margins = False
     try:
-        checked = check_result(
-            settings,
-            file=args.file,
-            sql=args.sql,
-            kind=args.kind,
-            dims=names(args.dims),
-            margins=margins,
-            count=args.count,
-            value=args.value,
-            measure=args.measure,
-            use_ledger=not args.no_ledger,
-            name=args.name,
-        )
+        return run_check_output(settings, args)
     except OutputCheckError as exc:
         print(f"brugstat check-output: {exc}", file=sys.stderr)
         return 2
-    print(checked.summary)
-    print(f"\nRecord: {checked.record_path}\nSummary: {checked.summary_path}")
-    if checked.table_path is not None:
-        print(f"Table that may leave (suppressed cells blanked): {checked.table_path}")
-    d = checked.decision
-    return 0 if d.may_leave else (1 if d.may_leave_suppressed else 3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         help="check a result table before it leaves (exit 0 may leave, 1 only suppressed, "
         "3 rejected, 2 error)",
     )
-    chk.add_argument("file", nargs="?", type=Path, help="result table: .csv, .parquet, .json")
+    chk.add_argument("file", nargs="*", type=Path, help="result tables: .csv, .parquet, .json")
     chk.add_argument("--sql", help="or: a query run read-only on research.duckdb")
     chk.add_argument("--kind", choices=["frequency", "magnitude", "model"], default="frequency")
     chk.add_argument("--dims", help="dimension columns, comma-separated (default: guessed)")
@@ -288,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--measure", help="measure name, to link cells with the release ledger")
     chk.add_argument("--name", help="name for the record files (default: the file or 'query')")
     chk.add_argument("--no-ledger", action="store_true", help="do not use the steward ledger")
+    chk.add_argument("--group-dims", help="group disclosure lines: dims, 'all' or 'none'")
+    chk.add_argument("--levels", choices=["release", "observed"], default="release")
+    chk.add_argument("--session", help="add to (or finalise) this output-checking session")
+    chk.add_argument("--justify", help="with --session: why an exception should leave")
+    chk.add_argument("--output", help="with --session --justify: the earlier output's id")
+    chk.add_argument("--finalise", action="store_true", help="write the session's bundle")
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     cfg = sub.add_parser("config", help="check brugstat.toml: every problem at once (exit 1)")

@@ -60,7 +60,7 @@ def write_audit_entry(staging_db: Path, action: str, counts: dict) -> None:
     """Append one entry to ``meta.audit_log`` (paths and modes only, never data)."""
     import duckdb
 
-    from assets.governance.purge import AUDIT_DDL
+    from pipelines.sql import AUDIT_DDL
 
     if not staging_db.exists():
         return

@@ -13,6 +13,13 @@ from contextlib import contextmanager
 import duckdb
 
 
+AUDIT_DDL = (
+    "create table if not exists meta.audit_log (logged_at timestamp, actor varchar, "
+    "action varchar, run_id varchar, parameters json, counts json)"
+)
+"""The steward's audit log (``meta.audit_log``): who ran what, with counts, never a value."""
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Run the block in one transaction: committed when it ends, rolled back when it raises

@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 
 COMPACT_LIMIT = 5_000
 """Largest number of witness variables for which the compact model is used."""
+NODE_LIMIT = 5_000
+"""Branch-and-bound nodes per MILP solve. The solver's budget is counted in nodes, not seconds,
+so the same input gives the same pattern on every run and machine; ``time_limit`` is only a
+safety net (a solve it stops is reported as ``time_limit``, and may then differ between runs)."""
+MAX_CUT_ROUNDS = 60
+"""Master-problem rounds of the cutting-plane loop (a deterministic budget, like
+:data:`NODE_LIMIT`); an unfinished pattern is completed by the audit's repair."""
+CUT_WORK_BUDGET = 15_000
+"""Deterministic work budget of the cutting-plane loop: the sum over rounds of the master
+problem's constraint rows (its solve time grows with them). A 2-D table of 1,000 cells reaches
+its optimum well within it; a 3-D one stops after about 20 rounds, whatever the machine."""
 SEPARATION_VARIABLES = 6000
 
 
@@ -360,7 +371,9 @@ def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstra
 
 
 def _milp_options(time_limit: float) -> dict:
-    return {"time_limit": max(time_limit, 1.0), "mip_rel_gap": 1e-6}
+    # HiGHS' branch-and-bound is deterministic for a fixed input and options; only a wall-clock
+    # stop makes it depend on the machine's load, so the node limit is the budget.
+    return {"time_limit": max(time_limit, 1.0), "node_limit": NODE_LIMIT, "mip_rel_gap": 1e-6}
 
 
 def solve_cuts(
@@ -372,9 +385,13 @@ def solve_cuts(
     seed_cuts: list[Cut] | None = None,
     upper_bound: float | None = None,
     time_limit: float = 60.0,
-    max_iterations: int = 200,
+    max_iterations: int = MAX_CUT_ROUNDS,
+    work_budget: int = CUT_WORK_BUDGET,
 ) -> Pattern:
-    """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle."""
+    """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle.
+
+    The budget is deterministic (``max_iterations`` rounds of at most :data:`NODE_LIMIT` nodes,
+    ``work_budget`` master rows in all); ``time_limit`` is a safety net only."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     t0 = time.perf_counter()
@@ -387,9 +404,14 @@ def solve_cuts(
     status = "optimal"
     x = sup_fixed.copy()
     it = 0
+    work = 0
     while it < max_iterations:
         it += 1
         cons = [c for c in (_cut_matrix(cuts, var_of, len(fidx)), ps2) if c is not None]
+        work += sum(c.A.shape[0] for c in cons)
+        if work > work_budget and it > 1:
+            status = "work_limit"
+            break
         if upper_bound is not None:
             cons.append(LinearConstraint(weights[fidx][None, :], -np.inf, upper_bound + 1e-6))
         left = time_limit - (time.perf_counter() - t0)
@@ -410,7 +432,9 @@ def solve_cuts(
         x[fidx] = res.x > 0.5
         new, _, _ = separate(problem, x, free, sup_fixed)
         if res.status != 0:
-            status = "time_limit"
+            # 1: a node or time limit; the incumbent is used, and it is the same on every run
+            # unless the wall-clock safety net stopped the solve
+            status = "time_limit" if time.perf_counter() - t0 >= time_limit else "node_limit"
         if not new:
             break
         cuts.extend(new)
@@ -529,7 +553,9 @@ def solve_compact(
     x = sup_fixed.copy()
     if res.x is not None:
         x[fidx] = res.x[:nf] > 0.5
-    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, res.message)
+    status = {0: "optimal", 1: "node_limit", 2: "infeasible"}.get(res.status, res.message)
+    if res.status == 1 and time.perf_counter() - t0 >= time_limit:
+        status = "time_limit"
     if not ps2_possible and status == "optimal":
         status = "infeasible"
     return Pattern(

@@ -30,7 +30,7 @@ from assets.staging.adapters import ADAPTERS
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, temp_table_keyed_like
-from pipelines.sql import transaction
+from pipelines.sql import AUDIT_DDL, transaction
 from quality.access import check_private_files
 from quality.outcome import CheckOutcome
 
@@ -48,10 +48,6 @@ RAW_PERSON_KEYS: dict[tuple[str, str], tuple[str, str]] = {
 }
 """Which raw column holds the person's source id (or, for Aalsmeer, the household case id)."""
 
-AUDIT_DDL = (
-    "create table if not exists meta.audit_log (logged_at timestamp, actor varchar, "
-    "action varchar, run_id varchar, parameters json, counts json)"
-)
 REQUEST_LOG_DDL = (
     "create table if not exists meta.request_log (reference varchar, request varchar, "
     "received_on date, processed_at timestamp, run_id varchar, persons_matched bigint, "
