@@ -52,9 +52,7 @@ def setup() -> None:
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
     print("dev.py: installing the locked requirements (first time: a minute or two)", flush=True)
     subprocess.run([*pip, "install", "-q", "-r", str(ROOT / "requirements.lock")], check=True)
-    subprocess.run(
-        [*pip, "install", "-q", "--no-deps", "-e", str(ROOT)], check=True
-    )
+    subprocess.run([*pip, "install", "-q", "--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(want)
 
 

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 
 import duckdb
 
-
 AUDIT_DDL = (
     "create table if not exists meta.audit_log (logged_at timestamp, actor varchar, "
     "action varchar, run_id varchar, parameters json, counts json)"
