@@ -173,7 +173,11 @@ def test_republishing_released_cells_is_checked_against_the_ledger(deployment: S
 
 def test_command_line(deployment: Settings, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = cli.main(
-        ["check-output", "--sql", "select organisation, count(*) as n from mart_persons group by 1"]
+        [
+            "check-output",
+            "--sql",
+            "select domain, count(distinct trajectory_id) as n from mart_bridge_scores group by 1",
+        ]
     )
     out = capsys.readouterr().out
     assert rc == 0 and "MAG naar buiten" in out and "Record:" in out
