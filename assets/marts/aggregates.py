@@ -58,7 +58,7 @@ class AggregateConfig:
     population's area codes are), with the gemeente as its total; ``gemeente``: gemeenten only."""
     area_parents: Mapping[str, str] = field(default_factory=dict)
     method: Literal["milp", "heuristic", "auto"] = "auto"
-    cost: Literal["unity", "value", "log"] = "unity"
+    cost: Literal["unity", "value", "log"] = "value"
     time_limit: float = 10.0
     max_suppressed_share: float | None = None
     rules: PrimaryRules | None = None
