@@ -144,6 +144,19 @@ CHECK_NAMES = {
     "mart_persons": ["no_identifier_like_values", "k_anonymous_per_person"],
     **{t: ["cells_protected", "suppression_audit"] for t in AGGREGATES},
 }
+CHECK_DESCRIPTIONS = {
+    "no_identifier_like_values": "No column named like an identifier and no value that looks "
+    "like a BSN, e-mail, phone number, postcode + house number, date or free text (every "
+    "distinct value of the finished file scanned). Blocks the release.",
+    "k_anonymous_per_person": "Every combination of the published quasi-identifiers of "
+    "mart_persons (the acquaintance's whole record, episode signature included) holds at least "
+    "k persons, counted in the finished file. Blocks the release.",
+    "cells_protected": "Every published count is at least the threshold or suppressed (NULL "
+    "with is_suppressed). Blocks the release.",
+    "suppression_audit": "The attacker's linear programs over all linked tables (and earlier "
+    "releases of the same data) cannot narrow any suppressed cell below its protection "
+    "interval, which reaches the threshold. Blocks the release.",
+}
 
 
 @dg.multi_asset(
@@ -155,7 +168,9 @@ CHECK_NAMES = {
     ],
     group_name="marts",
     check_specs=[
-        dg.AssetCheckSpec(check, asset=table, blocking=True)
+        dg.AssetCheckSpec(
+            check, asset=table, blocking=True, description=CHECK_DESCRIPTIONS[check]
+        )
         for table, checks in CHECK_NAMES.items()
         for check in checks
     ],
