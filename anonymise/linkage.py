@@ -23,18 +23,6 @@ WITHHELD = "*"
 """The published value of a cell withheld to protect a record."""
 
 
-def _violations(
-    frame: pl.DataFrame, classes: Sequence[str], known: Sequence[str], member: str, k: int
-) -> pl.DataFrame:
-    """(class, known-values) groups holding a member of the source and fewer than ``k`` rows."""
-    return (
-        frame.group_by([*classes, *known])
-        .agg(pl.len().alias("_n"), pl.col(member).any().alias("_m"))
-        .filter(pl.col("_m") & (pl.col("_n") < k))
-        .select(*classes, *known)
-    )
-
-
 def protect_known_values(
     frame: pl.DataFrame,
     *,
@@ -60,7 +48,10 @@ def protect_known_values(
     >>> sorted(out["debt"].to_list()), n
     (['*', '*', '*', '*', '*', '*'], {'x': 6})
     """
-    out = frame
+    # one integer per class (exact: the distinct combinations numbered), so every group-by
+    # below runs on an integer and a few short codes instead of every QI string
+    ids = frame.select(classes).unique().with_row_index("__cls")
+    out = frame.join(ids, on=list(classes), how="left", nulls_equal=True)
     withheld: dict[str, int] = dict.fromkeys(insiders, 0)
     # One source's withholding moves rows out of the groups another source had already settled
     # (a group can fall below k again), so the sources are revisited until none changes a cell.
@@ -70,27 +61,25 @@ def protect_known_values(
         changed = False
         for source, (member, known) in insiders.items():
             known = list(known)
+            group = ["__cls", *known]
             before = out.select(pl.sum_horizontal(pl.col(c) == WITHHELD for c in known)).to_series()
             for step in range(3):
-                bad = _violations(out, classes, known, member, k)
+                # (class, known values) groups holding a participant and fewer than k rows
+                bad = (
+                    out.group_by(group)
+                    .agg(pl.len().alias("_n"), pl.col(member).any().alias("_m"))
+                    .filter(pl.col("_m") & (pl.col("_n") < k))
+                    .select(group)
+                )
                 if bad.height == 0:
                     break
-                if step == 0:
-                    hit = (
-                        out.join(
-                            bad.with_columns(pl.lit(True).alias("_bad")),
-                            on=[*classes, *known],
-                            how="left",
-                            nulls_equal=True,
-                        )["_bad"].fill_null(False)
-                        & out[member]
-                    )
-                else:
-                    cls = bad.select(classes).unique().with_columns(pl.lit(True).alias("_bad"))
-                    in_cls = out.join(cls, on=list(classes), how="left", nulls_equal=True)[
-                        "_bad"
-                    ].fill_null(False)
-                    hit = in_cls & out[member] if step == 1 else in_cls
+                on = group if step == 0 else ["__cls"]
+                marks = bad.select(on).unique().with_columns(pl.lit(True).alias("_bad"))
+                hit = out.join(marks, on=on, how="left", nulls_equal=True, maintain_order="left")[
+                    "_bad"
+                ].fill_null(False)
+                if step < 2:
+                    hit = hit & out[member]
                 out = out.with_columns(
                     pl.when(pl.lit(hit)).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c)
                     for c in known
@@ -99,7 +88,7 @@ def protect_known_values(
             n = int((after - before).sum())
             withheld[source] += n
             changed = changed or n > 0
-    return out, withheld
+    return out.drop("__cls"), withheld
 
 
 def coarsen_small_classes(

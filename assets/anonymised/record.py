@@ -82,32 +82,59 @@ def episode_items(episodes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _first_by_content(frame: pl.DataFrame, key: str, order: Sequence[str]) -> pl.DataFrame:
-    """The first row per ``key`` by the content columns ``order`` (nulls last)."""
-    return frame.sort([key, *order], nulls_last=True).group_by(key, maintain_order=True).first()
-
-
-def _flag(
-    problems: pl.DataFrame, items: pl.DataFrame, codes: Sequence[str], name: str
+def _first_by_content(
+    frame: pl.DataFrame, key: str, order: Sequence[str], descending: Sequence[bool] | None = None
 ) -> pl.DataFrame:
-    """Per person ``ja`` when any episode at an organisation that records these problems has
-    one, ``nee`` when they have such an episode without, else ``onbekend``."""
-    if problems.height == 0 or "problem" not in problems.columns:
-        return items.select(PERSON).unique().with_columns(pl.lit(UNKNOWN).alias(name))
-    hit = problems.filter(pl.col("problem").is_in(list(codes)))
-    recording = hit.select(pl.col("organisation").cast(pl.String)).unique()["organisation"]
-    with_hit = hit.select(EPISODE).unique().with_columns(pl.lit(True).alias("_hit"))
-    per_episode = items.select(PERSON, EPISODE, "organisation").join(
-        with_hit, on=EPISODE, how="left"
+    """The first row per ``key`` by the content columns ``order`` (nulls last). Only keys with
+    several rows are sorted (most persons have one episode), and the result comes in key order
+    (not the input's)."""
+    several = pl.len().over(key) > 1
+    single = frame.filter(~several)
+    multi = (
+        frame.filter(several)
+        .sort(
+            [key, *order],
+            descending=[False, *(descending or [False] * len(order))],
+            nulls_last=True,
+        )
+        .group_by(key, maintain_order=True)
+        .first()
     )
-    return per_episode.group_by(PERSON).agg(
-        pl.when(pl.col("_hit").fill_null(False).any())
-        .then(pl.lit("ja"))
-        .when(pl.col("organisation").is_in(recording.implode()).any())
-        .then(pl.lit("nee"))
-        .otherwise(pl.lit(UNKNOWN))
-        .alias(name)
-    )
+    return pl.concat([single, multi], how="vertical_relaxed").sort(key)
+
+
+def _flags(problems: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    """Per person ``health_flag`` and ``justice_flag``: ``ja`` when any episode at an
+    organisation that records these problems has one, ``nee`` when they have such an episode
+    without, else ``onbekend`` (one pass: per episode a code 2/1/0, the person's maximum)."""
+    out = items.select(PERSON).unique()
+    for name, codes in (("health_flag", HEALTH_PROBLEMS), ("justice_flag", JUSTICE_PROBLEMS)):
+        if problems.height == 0 or "problem" not in problems.columns:
+            out = out.with_columns(pl.lit(UNKNOWN).alias(name))
+            continue
+        hit = problems.filter(pl.col("problem").is_in(list(codes)))
+        recording = hit.select(pl.col("organisation").cast(pl.String)).unique()["organisation"]
+        with_hit = hit.select(EPISODE).unique().with_columns(pl.lit(2, pl.Int8).alias("_c"))
+        per_person = (
+            items.select(PERSON, EPISODE, "organisation")
+            .join(with_hit, on=EPISODE, how="left")
+            .select(
+                PERSON,
+                pl.col("_c")
+                .fill_null(pl.col("organisation").is_in(recording.implode()).cast(pl.Int8))
+                .alias("_c"),
+            )
+            .group_by(PERSON)
+            .agg(pl.col("_c").max())
+            .select(
+                PERSON,
+                pl.col("_c")
+                .replace_strict({2: "ja", 1: "nee", 0: UNKNOWN}, return_dtype=pl.String)
+                .alias(name),
+            )
+        )
+        out = out.join(per_person, on=PERSON, how="left")
+    return out
 
 
 def recording_organisations(
@@ -134,10 +161,12 @@ def person_record(
     *,
     area_leaves: Iterable[str],
     max_age: int,
+    items: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per person with an episode: QIs (strings), signature, sensitive attributes and
-    the ``in_<organisation>`` flags (module docstring)."""
-    items = episode_items(episodes)
+    the ``in_<organisation>`` flags (module docstring). ``items``: :func:`episode_items` of
+    ``episodes`` when the caller has them already."""
+    items = episode_items(episodes) if items is None else items
     first = _first_by_content(
         items, PERSON, ["start_date", "organisation", "programme", "end_reason", EPISODE]
     )
@@ -153,13 +182,22 @@ def person_record(
     base = first.select(PERSON, "organisation", "intake_year", "age_at_intake").join(
         people, on=[PERSON, "organisation"], how="left"
     )
-    signature = (
-        items.sort(PERSON, "item")
-        .group_by(PERSON)
-        .agg(
-            pl.col("item").str.join(EPISODE_SEP).alias("episodes"),
-            *[(pl.col("organisation") == o).any().alias(member_column(o)) for o in ORGANISATIONS],
-        )
+    # the signature: most persons have one episode (their item is the signature); only the
+    # others are sorted and joined
+    several = pl.len().over(PERSON) > 1
+    members = [(pl.col("organisation") == o).alias(member_column(o)) for o in ORGANISATIONS]
+    signature = pl.concat(
+        [
+            items.filter(~several).select(PERSON, pl.col("item").alias("episodes"), *members),
+            items.filter(several)
+            .sort(PERSON, "item")
+            .group_by(PERSON, maintain_order=True)
+            .agg(
+                pl.col("item").str.join(EPISODE_SEP).alias("episodes"),
+                *[m.any() for m in members],
+            ),
+        ],
+        how="vertical_relaxed",
     )
     first_debt = (
         debts.filter(pl.col("debt_amount_eur").is_not_null())
@@ -198,32 +236,28 @@ def person_record(
             *[member_column(o) for o in ORGANISATIONS],
         )
     )
-    for name, codes in (("health_flag", HEALTH_PROBLEMS), ("justice_flag", JUSTICE_PROBLEMS)):
-        rec = rec.join(_flag(case_problems, items, codes, name), on=PERSON, how="left")
-    return rec
+    return rec.join(_flags(case_problems, items), on=PERSON, how="left")
 
 
-def latest_episodes(episodes: pl.DataFrame) -> pl.DataFrame:
-    """Each person's most recent episode (latest start; ties on content), with its items."""
-    items = episode_items(episodes)
-    return (
-        items.sort(
-            [PERSON, "start_date", "organisation", "programme", "end_reason", EPISODE],
-            descending=[False, True, False, False, False, False],
-            nulls_last=True,
-        )
-        .group_by(PERSON, maintain_order=True)
-        .first()
+def latest_episodes(items: pl.DataFrame) -> pl.DataFrame:
+    """Each person's most recent episode (latest start; ties on content) from
+    :func:`episode_items`."""
+    return _first_by_content(
+        items,
+        PERSON,
+        ["start_date", "organisation", "programme", "end_reason", EPISODE],
+        descending=[True, False, False, False, False],
     )
 
 
 def population_coordinates(
-    persons: pl.DataFrame, episodes: pl.DataFrame, *, area_of_pc4: dict[str, str]
+    persons: pl.DataFrame, items: pl.DataFrame, *, area_of_pc4: dict[str, str]
 ) -> pl.DataFrame:
     """One row per person: pseudonym, latest episode pseudonym, and the table coordinates of
     that episode (``area`` mapped from the PC4 by ``area_of_pc4``, unknown -> ``onbekend``;
-    ``intake_year``, ``organisation``, ``programme``, ``end_reason``)."""
-    latest = latest_episodes(episodes)
+    ``intake_year``, ``organisation``, ``programme``, ``end_reason``); ``items`` are the
+    :func:`episode_items` of the population's episodes."""
+    latest = latest_episodes(items)
     pc = persons.select(
         PERSON,
         pl.col("organisation").cast(pl.String),

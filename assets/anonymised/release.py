@@ -263,7 +263,13 @@ def anonymise_release(
     area_h = area_levels(config)
     debts, problems = table("debts"), table("case_problems")
     rec = person_record(
-        persons, eps, debts, problems, area_leaves=area_h.leaves, max_age=config.max_age
+        persons,
+        eps,
+        debts,
+        problems,
+        area_leaves=area_h.leaves,
+        max_age=config.max_age,
+        items=items,
     )
     hierarchies = build_hierarchies(
         config,
@@ -398,7 +404,7 @@ def anonymise_release(
     # 5. population coordinates (steward only)
     level = TABLE_AREA_LEVELS[config.table_area_level]
     area_of_pc4 = {r[0]: r[level] for r in area_h.rows}
-    pop = population_coordinates(persons, eps, area_of_pc4=area_of_pc4)
+    pop = population_coordinates(persons, items, area_of_pc4=area_of_pc4)
     pop = pop.with_columns(random_ids(pop[PERSON], "unit_id", rng))
     latest = pop.select(EPISODE, "unit_id")
     traj = traj_keys.join(latest, on=EPISODE, how="left")
@@ -478,8 +484,9 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "domain",
     "level",
 )
-"""Columns of the published ``bridge_scores``, in order; rows sorted by the first, fourth and
-sixth (the random trajectory id, then within the trajectory)."""
+"""Columns of the published ``bridge_scores``, in order; rows sorted by the random trajectory
+id (a trajectory's rows in no particular order among themselves: ``measurement_no`` and
+``domain`` say what each row is)."""
 
 
 def _sql_month_bucket(months: str, buckets: tuple[int, ...]) -> str:
@@ -515,5 +522,5 @@ def bridge_scores_sql(config: AnonymisationConfig, *, scores: str, keys: str) ->
         "s.domain::varchar as domain, s.level "
         f"from {scores} s join {keys} k on s.episode_pseudonym = k.episode_pseudonym "
         f"join ({dates}) d on d.episode_pseudonym = k.episode_pseudonym "
-        "order by k.trajectory_id, measurement_no nulls first, domain, s.level"
+        "order by k.trajectory_id"
     )

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assets.anonymised.record import population_coordinates
+from assets.anonymised.record import episode_items, population_coordinates
 from assets.marts.aggregates import (
     AGGREGATE_TABLES,
     BRIDGE_LEVELS,
@@ -203,7 +203,7 @@ def test_a_person_with_two_episodes_counts_once_in_the_latest():
         }
     )
     pop = population_coordinates(
-        persons, episodes, area_of_pc4={"9711": "Centrum", "4811": "Breda Centrum"}
+        persons, episode_items(episodes), area_of_pc4={"9711": "Centrum", "4811": "Breda Centrum"}
     )
     assert pop.height == 2
     row = pop.filter(person_pseudonym="p1").row(0, named=True)
@@ -216,7 +216,7 @@ def test_a_person_with_two_episodes_counts_once_in_the_latest():
     # the row order of the input does not decide anything
     again = population_coordinates(
         persons.reverse(),
-        episodes.reverse(),
+        episode_items(episodes.reverse()),
         area_of_pc4={"9711": "Centrum", "4811": "Breda Centrum"},
     )
     assert again.sort("person_pseudonym").equals(pop.sort("person_pseudonym"))
