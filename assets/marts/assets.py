@@ -168,9 +168,7 @@ CHECK_DESCRIPTIONS = {
     ],
     group_name="marts",
     check_specs=[
-        dg.AssetCheckSpec(
-            check, asset=table, blocking=True, description=CHECK_DESCRIPTIONS[check]
-        )
+        dg.AssetCheckSpec(check, asset=table, blocking=True, description=CHECK_DESCRIPTIONS[check])
         for table, checks in CHECK_NAMES.items()
         for check in checks
     ],
