@@ -44,14 +44,25 @@ class CheckedOutput:
     summary: str
 
 
+def csv_separator(path: Path) -> str:
+    """The separator of a CSV file from its header line: ``,``, ``;`` (Dutch spreadsheets save
+    CSV with semicolons) or a tab, whichever the header holds most of (``,`` by default)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
 def read_result_table(path: Path) -> pl.DataFrame:
-    """An analyst's result table from CSV, Parquet or JSON (records or newline-delimited)."""
+    """An analyst's result table from CSV (comma, semicolon or tab separated), Parquet or JSON
+    (records or newline-delimited)."""
     if not path.exists():
         raise OutputCheckError(f"{path}: file not found.")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pl.read_csv(path, infer_schema_length=None)
+            return pl.read_csv(path, infer_schema_length=None, separator=csv_separator(path))
         if suffix == ".parquet":
             return pl.read_parquet(path)
         if suffix in (".json", ".ndjson", ".jsonl"):

@@ -198,3 +198,13 @@ def test_summary_says_what_changed_since_the_previous_release() -> None:
     assert "persons +10 rows" in text and "new new (7 rows)" in text and "old gone" in text
     assert "k achieved 5 →" not in text  # unchanged figures are not listed
     assert "First release" in "\n".join(release_lines(after, None))
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_result_table_with_semicolons_or_tabs_is_read_by_its_columns(tmp_path, sep) -> None:
+    from pipelines.output_checking import read_result_table
+
+    f = tmp_path / "resultaat.csv"
+    f.write_text(sep.join(["gemeente", "n"]) + "\n" + sep.join(["Zuidplas", "12"]) + "\n")
+    df = read_result_table(f)
+    assert df.columns == ["gemeente", "n"] and df["n"].to_list() == [12]
