@@ -173,14 +173,27 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line, with "did you mean" for a misspelling."""
 
     def error(self, message: str) -> NoReturn:
-        hint = ""
+        hint, close = "", []
         if "invalid choice:" in message:
             wrong = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip(" '\"")
             choices = [a for action in self._actions for a in (action.choices or [])]
             close = difflib.get_close_matches(wrong, [str(c) for c in choices], n=1)
-            if close:
-                hint = f"; did you mean '{close[0]}'?"
+        elif "unrecognized arguments:" in message:
+            wrong = message.split("unrecognized arguments:", 1)[1].split()[0]
+            close = difflib.get_close_matches(wrong, self._all_options(), n=1)
+        if close:
+            hint = f"; did you mean '{close[0]}'?"
         self.exit(2, f"{self.prog}: {message}{hint} (see {self.prog} --help)\n")
+
+    def _all_options(self) -> list[str]:
+        """Option strings of this parser and of every sub-command's parser."""
+        found: list[str] = []
+        for action in self._actions:
+            found += list(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    found += [o for a in sub._actions for o in a.option_strings]
+        return sorted(set(found))
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -67,7 +67,12 @@ def test_run_without_a_key_is_one_line(config_without_key, capsys) -> None:
 
 @pytest.mark.parametrize(
     ("argv", "suggestion"),
-    [(["dmeo"], "'demo'"), (["key", "ids"], "'id'"), (["chek-output"], "'check-output'")],
+    [
+        (["dmeo"], "'demo'"),
+        (["key", "ids"], "'id'"),
+        (["chek-output"], "'check-output'"),
+        (["demo", "--peple", "3"], "'--people'"),
+    ],
 )
 def test_misspelt_command_gets_did_you_mean(argv, suggestion, config_without_key, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
