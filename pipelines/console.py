@@ -93,6 +93,9 @@ class StepProgress(logging.Handler):
             self._write(self.line(step, self._rows.get(step, []), seconds, kind == "STEP_SUCCESS"))
             if kind == "STEP_FAILURE":
                 self.failed.append(step)
+                reason = _failure_reason(event)
+                if reason:
+                    self._write(f"      {reason}")
 
     def line(self, step: str, rows: Sequence[int], seconds: float, ok: bool) -> str:
         """The progress line of one finished step."""
@@ -110,6 +113,19 @@ class StepProgress(logging.Handler):
     def close(self) -> None:
         self.bar.close()
         super().close()
+
+
+def _failure_reason(event: Any) -> str:
+    """``Type: first line`` of the error that failed a step (the user code's, not Dagster's
+    wrapper); the codebase's messages name files, rules and counts, never values."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None and "Dagster" in error.cls_name:
+        error = error.cause
+    if error is None:
+        return ""
+    first = (error.message.strip().splitlines() or [""])[0]
+    first = first.removeprefix(f"{error.cls_name}: ").strip()
+    return f"{error.cls_name}: {first}"[:200]
 
 
 def _is_tty(stream: IO[str]) -> bool:

@@ -213,3 +213,30 @@ def test_result_table_with_semicolons_or_tabs_is_read_by_its_columns(tmp_path, s
     f.write_text(sep.join(["gemeente", "n"]) + "\n" + sep.join(["Zuidplas", "12"]) + "\n")
     df = read_result_table(f)
     assert df.columns == ["gemeente", "n"] and df["n"].to_list() == [12]
+
+
+def test_a_failed_step_says_why_in_one_line(tmp_path: Path) -> None:
+    @dg.asset
+    def broken() -> None:
+        raise ValueError("rule R7 failed in file x.csv, line 3")
+
+    job = dg.Definitions(assets=[broken], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    stream = io.StringIO()
+    with (
+        quiet_run(tmp_path / "r.log", verbosity=0, total_steps=1, stream=stream) as (loggers, p),
+        dg.instance_for_test() as instance,
+    ):
+        result = job.with_logger_defs(loggers).execute_in_process(
+            instance=instance,
+            run_config={"loggers": {n: {} for n in loggers}},
+            raise_on_error=False,
+        )
+    assert not result.success and p.failed == ["broken"]
+    shown = _lines(stream.getvalue())
+    assert len(shown) == 2, shown
+    assert "FAILED" in shown[0]
+    assert shown[1].strip() == "ValueError: rule R7 failed in file x.csv, line 3"
+    assert (
+        "Traceback" in (tmp_path / "r.log").read_text()
+        or "Stack Trace" in (tmp_path / "r.log").read_text()
+    )
