@@ -86,11 +86,12 @@ class StepProgress(logging.Handler):
                 if key in metadata and isinstance(metadata[key].value, int):
                     self._rows.setdefault(step, []).append(metadata[key].value)
                     break
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
             seconds = time.perf_counter() - self._started.get(step, time.perf_counter())
             self.done += 1
             self.bar.update(1)
-            self._write(self.line(step, self._rows.get(step, []), seconds, kind == "STEP_SUCCESS"))
+            line = self.line(step, self._rows.get(step, []), seconds, kind != "STEP_FAILURE")
+            self._write(line + ("  skipped" if kind == "STEP_SKIPPED" else ""))
             if kind == "STEP_FAILURE":
                 self.failed.append(step)
                 reason = _failure_reason(event)
