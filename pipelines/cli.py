@@ -248,10 +248,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from pipelines.console import OneLineParser, add_common_options
+    from pipelines.console import OneLineParser
 
     parser = OneLineParser(prog="brugstat", description=__doc__.split("\n")[0])
-    add_common_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="synthetic exports, then every asset")
     demo.add_argument("--people", type=int, default=None)
@@ -289,10 +288,7 @@ def _main(argv: list[str]) -> int:
     chk.add_argument("--no-ledger", action="store_true", help="do not use the steward ledger")
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
-    for command_parser in sub.choices.values():
-        add_common_options(command_parser)
     args = parser.parse_args(argv)
-    verbosity = getattr(args, "verbose", 0)
 
     try:
         settings = load_settings()
@@ -311,7 +307,7 @@ def _main(argv: list[str]) -> int:
             return 0
         ensure_key(settings, create=True)
         before = release_snapshot(settings.paths.research_db)
-        ok = run_pipeline(settings, verbosity=verbosity)
+        ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
         if ok:
             _summary(settings, before)
         _outputs(settings)
@@ -319,7 +315,7 @@ def _main(argv: list[str]) -> int:
     if args.command == "run":
         ensure_key(settings, create=False)
         before = release_snapshot(settings.paths.research_db)
-        ok = run_pipeline(settings, verbosity=verbosity)
+        ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
         if ok:
             _summary(settings, before)
         _outputs(settings)

@@ -187,7 +187,15 @@ def quiet_run(
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line, with "did you mean" for a misspelling."""
+    """argparse that reports a usage error in one line, with "did you mean" for a misspelling.
+
+    Every parser made from it (the sub-commands' too: argparse makes them with the parent's
+    class) takes ``-v`` and ``--debug``, so they work before or after the command.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        add_common_options(self)
 
     def error(self, message: str) -> NoReturn:
         hint, close = "", []
