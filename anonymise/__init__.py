@@ -1,5 +1,8 @@
 """brugstat's pure anonymisation library (polars, numpy, scipy; no I/O beyond hierarchy CSVs).
 
+scipy is imported inside the functions that use it (table protection, statistics), so that
+``import anonymise`` costs little more than polars and numpy (``benchmarks/importtime.py``).
+
 * Identifiers: :func:`normalise_bsn`, :func:`is_valid_bsn` (11-proef), :func:`pseudonymise`
   (keyed HMAC-SHA256), :func:`key_id`.
 * Microdata: :func:`k_anonymise` — optimal full-domain generalisation over ARX-style hierarchies
@@ -28,7 +31,9 @@ from anonymise.models import (
     DistinctLDiversity,
     EntropyLDiversity,
     KAnonymity,
+    MaxValueShare,
     PrivacyModel,
+    RecordedDistinctLDiversity,
     RecursiveCLDiversity,
     TCloseness,
 )
@@ -70,6 +75,7 @@ __all__ = [
     "KAnonymity",
     "Ledger",
     "Loss",
+    "MaxValueShare",
     "MemoryLedger",
     "NoSolutionError",
     "NonUniformEntropy",
@@ -80,6 +86,7 @@ __all__ = [
     "PrivacyModel",
     "ProtectionResult",
     "QualityMetric",
+    "RecordedDistinctLDiversity",
     "RecursiveCLDiversity",
     "RiskSummary",
     "TCloseness",

@@ -96,6 +96,67 @@ class DistinctLDiversity(PrivacyModel):
 
 
 @dataclass(frozen=True)
+class RecordedDistinctLDiversity(PrivacyModel):
+    """Distinct-l-diversity over *recorded* values: ``unknown`` (the source does not record the
+    attribute) is not a sensitive value.
+
+    A class passes when it holds at least ``l`` distinct recorded values, or none at all (an
+    attacker learns nothing about a person whose source never records the attribute). Monotone:
+    merging passing classes keeps them passing.
+
+    >>> m = RecordedDistinctLDiversity("y", 2, order=("onbekend", "a", "b"), unknown="onbekend")
+    >>> s = ClassStats(size=np.array([5, 5, 5]),
+    ...                hist={"y": np.array([[5, 0, 0], [3, 2, 0], [1, 2, 2]])})
+    >>> m.class_ok(s).tolist()
+    [True, False, True]
+    """
+
+    sensitive_column: str
+    l: int  # noqa: E741 - the literature's name
+    order: tuple[str, ...]
+    unknown: str
+
+    def class_ok(self, stats: ClassStats) -> np.ndarray:
+        h = self._hist(stats)
+        u = self.order.index(self.unknown)
+        # the unknown column subtracted instead of deleted: no copy of the (classes × values)
+        # histogram per node evaluated
+        distinct_known = (h > 0).sum(axis=1) - (h[:, u] > 0)
+        known_total = h.sum(axis=1) - h[:, u]
+        return (distinct_known >= self.l) | (known_total == 0)
+
+
+@dataclass(frozen=True)
+class MaxValueShare(PrivacyModel):
+    """Among the recorded values of a class, ``value`` holds at most ``max_share`` (a group
+    disclosure rule for one sensitive value, e.g. a yes/no flag's "yes").
+
+    Classes with no recorded value pass (nothing is learnt). For a rare flag this is the rule
+    that fits: distinct 2-diversity would demand a "yes" in every class, while a class of "no"
+    only repeats the population's majority (release-safety.md §3: a share cap, counted in
+    persons).
+
+    >>> m = MaxValueShare("y", "ja", 0.9, order=("onbekend", "nee", "ja"), unknown="onbekend")
+    >>> s = ClassStats(size=np.array([5, 5, 5]),
+    ...                hist={"y": np.array([[0, 0, 5], [0, 1, 4], [5, 0, 0]])})
+    >>> m.class_ok(s).tolist()
+    [False, True, True]
+    """
+
+    sensitive_column: str
+    value: str
+    max_share: float
+    order: tuple[str, ...]
+    unknown: str
+
+    def class_ok(self, stats: ClassStats) -> np.ndarray:
+        h = self._hist(stats)
+        known = h.sum(axis=1) - h[:, self.order.index(self.unknown)]
+        hits = h[:, self.order.index(self.value)]
+        return (known == 0) | (hits <= self.max_share * known)
+
+
+@dataclass(frozen=True)
 class EntropyLDiversity(PrivacyModel):
     """The entropy of the sensitive values in every class is at least ``log(l)``.
 

@@ -5,7 +5,11 @@ ACRO-like rule-of-thumb checks (DwB / Eurostat "Guidelines for Output Checking")
 * **threshold** — every cell is based on at least ``threshold`` unweighted units;
 * **zeros** — empty cells are disclosive (ACRO ``zeros_are_disclosive``) unless switched off;
 * **dominance** ``(n, k)`` and **p %** — for magnitude cells whose largest contributions are given;
-* **group disclosure** — no cell holds ≥ ``group_share`` of its row or column;
+* **group disclosure** — no cell holds ≥ ``group_share`` of its line (every line along the
+  ``group_dims``, lines with a single category included);
+* **implicit zeros** — a ``GROUP BY`` never returns empty combinations, so the grid of dimension
+  levels (code lists where known, else the observed levels) is completed with zeros before any
+  rule runs: leaving a row out discloses the same zero as writing it;
 * **degrees of freedom** — a model summary needs ≥ ``dof`` residual degrees of freedom;
 * **margins** — when the table shows totals (rows coded ``Totaal``, or declared), suppressed cells
   could be recomputed by differencing, so secondary suppression is done by
@@ -18,7 +22,8 @@ Pure library: polars, numpy and scipy (through :mod:`anonymise.tables`); no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Literal
@@ -40,8 +45,24 @@ from anonymise.tables.model import Dimension
 
 Kind = Literal["frequency", "magnitude", "model"]
 
-COUNT_COLUMNS = ("count", "n")
-VALUE_COLUMNS = ("value", "total", "sum")
+SECRET, ZERO, NOT_AVAILABLE = "×", "–", "."
+"""CBS notation: a secret (suppressed) cell, an exact zero, a figure that is not available."""
+MAX_GRID = 1_000_000
+"""Largest completed grid of dimension levels the checker builds (cells)."""
+
+COUNT_COLUMNS = (
+    "count",
+    "n",
+    "aantal",
+    "personen",
+    "persons",
+    "aantal_personen",
+    "frequency",
+    "freq",
+    "frequentie",
+)
+"""Names of a frequency table's count column, matched case-insensitively (Dutch ones too)."""
+VALUE_COLUMNS = ("value", "total", "sum", "waarde", "totaal", "som", "bedrag")
 N_COLUMNS = ("n", "nobs", "n_obs")
 DOF_COLUMNS = ("df_resid", "dof", "df")
 CONTRIBUTION_COLUMNS = ("top", "largest", "second")
@@ -76,6 +97,10 @@ REASONS = {
         "model with fewer than {dof} residual degrees of freedom",
     ),
     "model:n": ("model op minder dan {t} eenheden", "model on fewer than {t} units"),
+    "primary:zero:implicit": (
+        "lege cel die de tabel wegliet (nullen zijn onthullend)",
+        "empty cell the table left out (zeros are disclosive)",
+    ),
     "audit": (
         "de audit van de onderdrukking faalde: tabel afgewezen",
         "the suppression audit failed: table rejected",
@@ -99,6 +124,7 @@ class OutputRules:
     p_percent: float | None = 10.0
     zeros_disclosive: bool = True
     group_share: float | None = 0.9
+    group_dims: tuple[str, ...] | None = None
 
     @classmethod
     def acro(cls) -> OutputRules:
@@ -113,6 +139,7 @@ class OutputRules:
             p_percent=self.p_percent,
             zeros_disclosive=self.zeros_disclosive,
             group_share=self.group_share,
+            group_dims=self.group_dims,
         )
 
     def as_dict(self) -> dict:
@@ -143,6 +170,11 @@ class OutputDecision:
     def to_json(self) -> str:
         """The record as JSON."""
         return json.dumps(self.record, ensure_ascii=False, default=str)
+
+    def published(self) -> pl.DataFrame:
+        """:attr:`table` in CBS notation, as it may leave: every figure of a suppressed row is
+        ``×``, an exact zero ``–``, a missing figure ``.``; dimensions and notes unchanged."""
+        return cbs_notation(self.table, self.record.get("dimensions") or [])
 
     def summary(self) -> str:
         """A readable Dutch/English account of what may leave and why."""
@@ -175,11 +207,28 @@ class OutputDecision:
                 "Output may NOT leave: the whole table is rejected.",
             ]
         lines = [*head, f"Regels / rules: {json.dumps(r.as_dict())}; soort / kind: {self.kind}."]
-        dims = [c for c in self.cells.columns if c not in ("row", "suppressed", "reason")]
+        if r.group_share is not None:
+            lines.append(
+                "Groepsonthulling op de lijnen van / group disclosure on the lines of: "
+                + (", ".join(r.group_dims) if r.group_dims is not None else "alle / all")
+                + (" (geen / none)" if r.group_dims == () else "")
+            )
+        added = self.record.get("implicit_rows", 0)
+        if added:
+            lines.append(
+                f"{added} ontbrekende combinatie(s) aangevuld met 0 / {added} absent "
+                "combination(s) completed with 0 (a GROUP BY leaves empty cells out)."
+            )
+        dims = [
+            c for c in self.cells.columns if c not in ("row", "suppressed", "reason", "implicit")
+        ]
         for row in self.cells.filter(pl.col("suppressed")).iter_rows(named=True):
             where = ", ".join(f"{d}={row[d]}" for d in dims) or f"rij/row {row['row']}"
-            nl, en = REASONS.get(row["reason"], (row["reason"], row["reason"]))
-            lines.append(f"- {where}: {nl.format(**fmt)} / {en.format(**fmt)}")
+            why = row["reason"]
+            if row.get("implicit") and why == "primary:zero":
+                why = "primary:zero:implicit"
+            nl, en = REASONS.get(why, (why, why))
+            lines.append(f"- {where}: {SECRET} {nl.format(**fmt)} / {en.format(**fmt)}")
         audit = self.record.get("audit")
         if audit is not None:
             lines.append(
@@ -194,10 +243,47 @@ def _pick(columns: Sequence[str], names: Sequence[str], given: str | None, what:
         if given not in columns:
             raise ValueError(f"column {given!r} ({what}) is not in the table")
         return given
+    lower = {c.lower(): c for c in reversed(columns)}
     for c in names:
-        if c in columns:
-            return c
-    raise ValueError(f"the table needs a {what} column (one of {list(names)})")
+        if c in lower:
+            return lower[c]
+    raise ValueError(
+        f"no {what} column found (looked for {', '.join(names)}; the table has "
+        f"{', '.join(columns)}): name it with --{'count' if 'count' in what else 'value'} COLUMN"
+    )
+
+
+def cbs_notation(table: pl.DataFrame, dims: Sequence[str] = ()) -> pl.DataFrame:
+    """``table`` with its figures (numeric columns other than ``dims``) as text, CBS notation.
+
+    In a row with ``suppressed`` true every figure is ``×``; elsewhere an exact zero is ``–`` and
+    a missing figure ``.``. Never ``<10``.
+
+    >>> t = pl.DataFrame({"wijk": ["A", "B", "C"], "n": [12, None, 0], "suppressed": [0, 1, 0]})
+    >>> cbs_notation(t.with_columns(pl.col("suppressed").cast(bool)), ["wijk"])["n"].to_list()
+    ['12', '×', '–']
+    """
+    sup = pl.col("suppressed") if "suppressed" in table.columns else pl.lit(False)
+    figures = [
+        c for c, t in table.schema.items() if t.is_numeric() and c not in dims and c != "row"
+    ]
+
+    def missing(c: str) -> pl.Expr:
+        if table.schema[c].is_float():
+            return pl.col(c).is_null() | pl.col(c).is_nan()
+        return pl.col(c).is_null()
+
+    return table.with_columns(
+        pl.when(sup)
+        .then(pl.lit(SECRET))
+        .when(missing(c))
+        .then(pl.lit(NOT_AVAILABLE))
+        .when(pl.col(c) == 0)
+        .then(pl.lit(ZERO))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        for c in figures
+    )
 
 
 def _dimensions(table: pl.DataFrame, dims: Sequence[str] | None, reserved: set[str]) -> list[str]:
@@ -246,6 +332,7 @@ def check_output(
     value: str | None = None,
     measure: str | None = None,
     release_id: str | None = None,
+    levels: Mapping[str, Sequence[str]] | None = None,
 ) -> OutputDecision:
     """Check an analyst's result table against the output rules.
 
@@ -263,6 +350,11 @@ def check_output(
     margins) adds the cells and equations of earlier releases to that audit. ``measure``
     names the cells' measure for ledger matching (default ``count`` / ``sum:<value>``, as
     :func:`~anonymise.tables.frequency_table` and :func:`~anonymise.tables.magnitude_table`).
+
+    Before any rule runs the grid of dimension levels is completed: every combination of the
+    levels in ``levels`` (code lists, e.g. the release's) and the observed ones that the table
+    leaves out is added as an empty cell (``implicit`` in :attr:`OutputDecision.cells`, and a row
+    in :attr:`OutputDecision.table`), because a result without a row for it tells the same zero.
 
     >>> t = pl.DataFrame({"wijk": ["A", "B", "C"], "count": [12, 3, 15]})
     >>> d = check_output(t, rules=OutputRules(group_share=None))
@@ -301,6 +393,7 @@ def check_output(
         )
     if (table[vcol] < 0).any():
         raise ValueError(f"column {vcol!r} must be non-negative")
+    table = _complete_grid(table, dim_names, vcol, ncol, levels or {})
 
     if "top" in cols:
         top = pl.col("top").cast(pl.List(pl.Float64)).fill_null([])
@@ -315,6 +408,7 @@ def check_output(
         top = pl.lit([], pl.List(pl.Float64))
     cells = table.select(
         "row",
+        "implicit",
         *[pl.col(d).cast(pl.String) for d in dim_names],
         pl.col(vcol).cast(pl.Float64).alias("value"),
         pl.col(ncol).cast(pl.Int64).alias("contributors"),
@@ -333,16 +427,8 @@ def check_output(
             "the cells of earlier releases are linked through the table's equations"
         )
     leaves = cells.filter(pl.all_horizontal(pl.col(d) != TOTAL for d in dim_names))
-    cube = _cube(leaves.drop("row"), dim_names)
-    if margin_dims:  # an absent combination inside published totals is a (known) zero
-        grid = pl.DataFrame({dim_names[0]: cube[dim_names[0]].unique().sort()})
-        for d in dim_names[1:]:
-            grid = grid.join(pl.DataFrame({d: cube[d].unique().sort()}), how="cross")
-        cube = grid.join(cube, on=dim_names, how="left").with_columns(
-            pl.col("value").fill_null(0.0),
-            pl.col("contributors").fill_null(0),
-            pl.col("top").fill_null(pl.lit([], pl.List(pl.Float64))),
-        )
+    # the leaf grid is complete (_complete_grid), so every margin of the cube is too
+    cube = _cube(leaves.drop("row", "implicit"), dim_names)
     given = cells.filter(pl.any_horizontal(pl.col(d) == TOTAL for d in dim_names))
     if given.height:
         chk = given.join(cube, on=dim_names, how="left", suffix="_sum")
@@ -391,7 +477,7 @@ def check_output(
             )
             .with_columns(suppressed=pl.col("reason").is_not_null())
         )
-    marked = cells.select("row", *dim_names).join(status, on=dim_names, how="left")
+    marked = cells.select("row", "implicit", *dim_names).join(status, on=dim_names, how="left")
     marked = marked.with_columns(pl.col("suppressed").fill_null(False)).sort("row")
     if audit is not None and not audit["ok"]:
         marked = marked.with_columns(suppressed=pl.lit(True), reason=pl.lit("audit", pl.String))
@@ -408,8 +494,60 @@ def check_output(
             "measure": measure,
             "contributions_given": contributions,
             "with_ledger": ledger is not None,
+            "dimensions": dim_names,
+            "implicit_rows": int(table["implicit"].sum()),
+            "levels_from_code_lists": sorted(d for d in dim_names if (levels or {}).get(d)),
         },
     )
+
+
+def _complete_grid(
+    table: pl.DataFrame,
+    dims: list[str],
+    vcol: str,
+    ncol: str,
+    levels: Mapping[str, Sequence[str]],
+) -> pl.DataFrame:
+    """``table`` plus a row of zeros for every absent combination of dimension levels.
+
+    Levels per dimension: the code list in ``levels`` (when given) together with the observed
+    leaf codes; ``Totaal`` rows stay as submitted. Added rows are numbered after the submitted
+    ones and have ``implicit`` true; their other columns are null."""
+    leaf = pl.all_horizontal(pl.col(d).cast(pl.String) != TOTAL for d in dims)
+    observed = table.filter(leaf)
+    codes = {}
+    for d in dims:
+        seen = observed[d].cast(pl.String).unique().to_list()
+        extra = [str(c) for c in levels.get(d, ()) if c is not None and str(c) != TOTAL]
+        codes[d] = sorted(set(seen) | set(extra))
+    size = math.prod(len(c) for c in codes.values())
+    if size > MAX_GRID:
+        raise ValueError(
+            f"the grid of dimension levels has {size:,} cells (over {MAX_GRID:,}): check fewer "
+            "dimensions, or name them with dims="
+        )
+    grid = pl.DataFrame({dims[0]: codes[dims[0]]}, schema={dims[0]: pl.String})
+    for d in dims[1:]:
+        grid = grid.join(pl.DataFrame({d: codes[d]}, schema={d: pl.String}), how="cross")
+    have = observed.select(pl.col(d).cast(pl.String) for d in dims)
+    absent = grid.join(have, on=dims, how="anti")
+    table = table.with_columns(implicit=pl.lit(False))
+    if absent.height == 0:
+        return table
+    added = absent.with_columns(
+        pl.col(d).cast(table.schema[d], strict=False) for d in dims
+    ).with_columns(
+        pl.int_range(table.height, table.height + absent.height, dtype=table.schema["row"]).alias(
+            "row"
+        ),
+        *[pl.lit(0).cast(table.schema[c]).alias(c) for c in dict.fromkeys((vcol, ncol))],
+        implicit=pl.lit(True),
+    )
+    if any(added[d].null_count() for d in dims):
+        raise ValueError(
+            "a code list does not fit the type of its dimension column: give the codes as text"
+        )
+    return pl.concat([table, added], how="diagonal_relaxed").select(table.columns)
 
 
 def _check_model(table: pl.DataFrame, rules: OutputRules, dims: Sequence[str] | None):
@@ -449,10 +587,13 @@ def _decide(
     rejected = bool(sup.all()) and marked.height > 0 and kind == "model"
     if audit is not None and not audit["ok"]:
         rejected = True
-    values = [c for c in table.columns if c not in ("row", *dims, *CONTRIBUTION_COLUMNS)]
+    values = [
+        c for c in table.columns if c not in ("row", "implicit", *dims, *CONTRIBUTION_COLUMNS)
+    ]
     out = (
         table.drop([c for c in CONTRIBUTION_COLUMNS if c in table.columns])
         .with_columns(marked.select("suppressed", "reason"))
+        .drop("implicit", strict=False)
         .with_columns(pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in values)
         .drop("row")
     )
@@ -467,7 +608,12 @@ def _decide(
         "suppressed": int(sup.sum()),
         "reasons": dict(counts),
         "cells": [
-            {"row": int(r["row"]), **{d: r[d] for d in dims}, "reason": r["reason"]}
+            {
+                "row": int(r["row"]),
+                **{d: r[d] for d in dims},
+                "reason": r["reason"],
+                **({"implicit": True} if r.get("implicit") else {}),
+            }
             for r in marked.filter(pl.col("suppressed")).iter_rows(named=True)
         ],
         **(extra or {}),

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anonymise.encode import EncodedData
+from anonymise.encode import EncodedData, _sorted_inverse
 from anonymise.metrics import NodeView, QualityMetric
 from anonymise.models import ClassStats, KAnonymity, PrivacyModel, sensitive_of
 
@@ -133,34 +133,6 @@ def group_codes(
     return out, rows, inv if inverse else None
 
 
-def _sorted_inverse(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for non-negative keys below ``space``.
-
-    Each key is packed with its position into one int64 and the packed keys sorted in place:
-    a plain sort, several times faster than the argsort ``np.unique`` needs for the inverse.
-
-    >>> u, inv = _sorted_inverse(np.array([7, 2, 7, 5]), 8)
-    >>> u.tolist(), inv.tolist()
-    ([2, 5, 7], [2, 0, 2, 1])
-    """
-    n = len(key)
-    b = max(int(n - 1).bit_length(), 1)
-    if n == 0 or space > 1 << (62 - b):
-        uniq, inv = np.unique(key, return_inverse=True)
-        return uniq, inv.reshape(-1).astype(np.int64, copy=False)
-    packed = key << b
-    packed |= np.arange(n, dtype=np.int64)
-    packed.sort()
-    position = packed & ((1 << b) - 1)
-    packed >>= b
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(packed[1:], packed[:-1], out=first[1:])
-    inv = np.empty(n, dtype=np.int64)
-    inv[position] = np.cumsum(first) - 1
-    return packed[first], inv
-
-
 def _dense_classes(
     gen: np.ndarray | Sequence[np.ndarray], cards: Sequence[int], limit: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +228,7 @@ class Evaluator:
         self.limit = suppression_limit * units + 1e-9
         hs = data.hierarchies
         self.cards = [np.array([len(v) for v in h.values]) for h in hs]
+        self._cards = [[len(v) for v in h.values] for h in hs]  # as Python ints, per node
         self.ups = [
             {(a, b): h.up(a, b) for a in range(h.height) for b in range(a, h.height)} for h in hs
         ]
@@ -306,7 +279,7 @@ class Evaluator:
         return self._base_gen
 
     def _node_cards(self, levels: Sequence[int]) -> list[int]:
-        return [int(c[lv]) for c, lv in zip(self.cards, levels, strict=True)]
+        return [c[lv] for c, lv in zip(self._cards, levels, strict=True)]
 
     def _rollup(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ok = (self._cache_levels <= levels).all(axis=1)
@@ -347,7 +320,7 @@ class Evaluator:
         soon as that is certain, without its view (see :meth:`_evaluate_slow`).
         """
         lv = np.asarray(levels, dtype=np.int64)
-        key = tuple(int(x) for x in lv)
+        key = tuple(lv.tolist())
         if self.fast:
             class_codes, rows = self._rollup(lv)
             ok = self._check(ClassStats(size=rows))
@@ -518,6 +491,9 @@ def optimal_search(
     strides = np.array([int(np.prod(heights[j + 1 :])) for j in range(len(heights))])
     bound = np.asarray(metric.lower_bounds(nodes, data), dtype=np.float64)
     status = np.zeros(len(nodes), dtype=np.int8)  # 0 unknown, 1 feasible, 2 infeasible, 3 done
+    # The same statuses as a grid (a view): a node's specialisations and generalisations are
+    # boxes of the lattice, so marking them is slicing, not comparing every node's levels.
+    grid = status.reshape(tuple(heights))
     evaluator = Evaluator(data, models, suppression_limit)
     best: NodeEvaluation | None = None
     best_key: tuple[float, int, tuple[int, ...]] = (np.inf, 0, ())
@@ -527,10 +503,12 @@ def optimal_search(
         nonlocal best, best_key, checked
         ev = evaluator.evaluate(nodes[j], feasibility_only=True)
         checked += 1
+        levels = ev.levels
         if not ev.feasible:
-            status[(nodes <= nodes[j]).all(axis=1)] = 2
+            grid[tuple(slice(0, lv + 1) for lv in levels)] = 2  # every specialisation
             return False
-        status[(nodes >= nodes[j]).all(axis=1) & (status == 0)] = 1
+        above = grid[tuple(slice(lv, None) for lv in levels)]  # every generalisation
+        above[above == 0] = 1
         status[j] = 3
         assert ev.view is not None
         score = metric.value(ev.view)
@@ -540,9 +518,6 @@ def optimal_search(
         ):
             best, best_key = ev, key
         return True
-
-    def candidates() -> np.ndarray:
-        return np.flatnonzero((status <= 1) & (bound <= best_key[0] + _EPS))
 
     # Phase 1: one path from the lowest-bound node up to the top, binary-searched for the
     # lowest feasible node on it (the first incumbent).
@@ -569,13 +544,22 @@ def optimal_search(
         else:
             lo = mid + 1
 
-    # Phase 2: most general candidate first.
+    # Phase 2: most general candidate first (a candidate is unknown or feasible with a bound not
+    # above the best score; among them the highest, then the lowest bound, then the lowest
+    # index). A node that stops being a candidate never becomes one again (statuses only grow,
+    # the best score only falls), so one pass down that fixed order finds every next candidate.
+    priority = np.lexsort((bound, -height)).tolist()  # stable: ties by index
+    bounds = bound.tolist()
+    pos = 0
     while True:
-        cand = candidates()
-        if not len(cand):
+        limit = best_key[0] + _EPS
+        while pos < len(priority) and not (
+            status[priority[pos]] <= 1 and bounds[priority[pos]] <= limit
+        ):
+            pos += 1
+        if pos == len(priority):
             break
-        order = np.lexsort((bound[cand], -height[cand]))
-        visit(int(cand[order[0]]))
+        visit(priority[pos])
 
     assert best is not None
     return SearchOutcome(

@@ -25,9 +25,8 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats as sst
 
-from anonymise.tables import PrimaryRules, TableSet, frequency_table, protect
+from anonymise.tables import TOTAL, PrimaryRules, TableSet, frequency_table, protect
 
 DEFAULT_THRESHOLD = 10
 LEVELS = ("1", "2", "3", "4", "5")
@@ -124,6 +123,8 @@ def rank_biserial(d: np.ndarray, zero_method: ZeroMethod = "wilcox") -> float:
     >>> rank_biserial(np.array([1, 2, -1, 3]))  # ranks 1.5, 3, 1.5, 4: (8.5 − 1.5) / 10
     0.7
     """
+    from scipy import stats as sst
+
     d = np.asarray(d, dtype=float)
     if zero_method == "wilcox":
         d = d[d != 0]
@@ -190,6 +191,8 @@ def paired_change(
     >>> paired_change(s).select("withheld", "reason", "n").row(0)
     (True, 'fewer than 10 persons', None)
     """
+    from scipy import stats as sst
+
     pairs = _pairs(scores, domain)
     rows = []
     for (dom,), grp in pairs.group_by("domain", maintain_order=True):
@@ -343,7 +346,7 @@ def transition_matrix(
     rules = rules or PrimaryRules(
         threshold=threshold, dominance=None, p_percent=None, group_share=None
     )
-    hier = {lv: "Totaal" for lv in LEVELS}
+    hier = {lv: TOTAL for lv in LEVELS}
     lf = pairs.lazy().select(
         pl.col("intake").cast(pl.String), pl.col("latest").cast(pl.String), "person_id"
     )
@@ -445,6 +448,8 @@ def time_to_goal(
     >>> time_to_goal(g.head(9))
     Withheld(reason='fewer than 10 persons', threshold=10)
     """
+    from scipy import stats as sst
+
     n_persons = goals["person_id"].n_unique()
     if n_persons < threshold:
         return Withheld(_too_few(threshold), threshold)

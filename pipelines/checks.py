@@ -1,6 +1,7 @@
 """Turn a ``quality`` outcome into a Dagster asset check result (the only bridge between them)."""
 
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -21,3 +22,23 @@ def check_result(asset: str, name: str, outcome: CheckOutcome) -> dg.AssetCheckR
         metadata=metadata,
         severity=dg.AssetCheckSeverity.ERROR,
     )
+
+
+def failed_check_lines(evaluations: Iterable[dg.AssetCheckEvaluation]) -> list[str]:
+    """Console lines for failed checks: asset / check, its description (a sentence naming
+    files, columns and rules, never values) and the counts among its details."""
+    lines = []
+    for c in evaluations:
+        lines.append(f"  check failed: {c.asset_key.to_user_string()} / {c.check_name}")
+        if c.description:
+            lines.append(f"    {c.description}")
+        entry = c.metadata.get("details")
+        details = entry.value if entry is not None else None
+        counts = {
+            k: v
+            for k, v in (details.items() if isinstance(details, dict) else ())
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
+        if counts:
+            lines.append("    " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    return lines

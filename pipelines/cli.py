@@ -6,9 +6,10 @@
     brugstat key create | key id   make the project's pseudonymisation key / show its id
     brugstat key rotate --project NEW  a new key for a new research project (new pseudonyms)
     brugstat key destroy           destroy the key (pseudonyms can then never be reproduced)
-    brugstat person show --bsn B [--export FILE.json]   access request (inzage / portability)
-    brugstat check-output FILE | --sql QUERY   may this result table leave? (JSON record + summary)
+    brugstat person show --reference R [--export FILE.json]   access request; BSN at the prompt
+    brugstat check-output FILE... | --sql QUERY [--session S]   may these results leave?
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
+    brugstat config check [FILE]   every problem in brugstat.toml at once (exit 1 if any)
 
 Settings come from brugstat.toml (see pipelines/settings.py). Messages never print personal data
 or the key; they name files, rows and rules.
@@ -23,17 +24,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.locking import ensure_instance_config, run_in_progress
+from pipelines.modes import StewardModeError, apply_umask, prepare
 from pipelines.settings import Settings, SettingsError, key_from_environment, load_settings
-
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 def _dagster_home(settings: Settings) -> Path:
     home = settings.paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(DAGSTER_YAML)
+    ensure_instance_config(home)  # run-queue limit of 1, run monitoring (pipelines.locking)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -82,10 +81,14 @@ def generate(settings: Settings, *, people: int, seed: int, force: bool) -> None
 def run_pipeline(settings: Settings, *, verbosity: int = 0) -> bool:
     """Materialise every asset in-process as a run of the job the Dagster UI shows; one line per
     step here, Dagster's full log in data/logs/ (``-v``/``-vv`` also show it here)."""
+    from pipelines.checks import failed_check_lines
     from pipelines.definitions import ALL_JOB
     from pipelines.launch import run_job
 
     _dagster_home(settings)
+    if run_in_progress(settings.paths.data_dir):  # the run itself takes the lock (resource)
+        print(f"brugstat: another run is in progress on {settings.paths.data_dir}; wait for it.")
+        return False
     print(f"Running {ALL_JOB}: one line per step; Dagster's own log goes to a file.", flush=True)
     outcome = run_job(settings, ALL_JOB, verbosity=verbosity)
     result = outcome.result
@@ -95,8 +98,8 @@ def run_pipeline(settings: Settings, *, verbosity: int = 0) -> bool:
         f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in "
         f"{outcome.seconds:.1f} s; {len(checks) - len(failed)}/{len(checks)} asset checks passed."
     )
-    for c in failed:
-        print(f"  check failed: {c.asset_key.to_user_string()} / {c.check_name}")
+    for line in failed_check_lines(failed):
+        print(line)
     print(f"  Dagster's log of this run: {outcome.log_file}")
     return result.success and not failed
 
@@ -179,64 +182,22 @@ def _key_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _person_command(settings: Settings, args: argparse.Namespace) -> int:
-    import duckdb
+    from pipelines.access_request import BSN_ON_COMMAND_LINE, show_person
 
-    from anonymise.bsn import bsn_check_digit_ok
-    from assets.governance.access import person_records
-
-    bsn = "".join(ch for ch in args.bsn if ch.isdigit()).zfill(9)
-    if not bsn_check_digit_ok(bsn):
-        print("brugstat: that BSN does not pass the 11-proef.", file=sys.stderr)
+    if args.bsn is not None:
+        print(BSN_ON_COMMAND_LINE, file=sys.stderr)
         return 2
-    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        records = person_records(con, bsn)
-    text = json.dumps(records, indent=2, ensure_ascii=False, default=str)
-    if args.export:
-        fd = os.open(args.export, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        n = sum(len(v) for layer in ("canonical", "raw") for v in records[layer].values())
-        print(
-            f"Wrote {n} record(s) from {len(records['organisations'])} organisation(s) to "
-            f"{args.export} (mode 0600)."
-        )
-    else:
-        print(text)
-    return 0
+    return show_person(settings, reference=args.reference, export=args.export)
 
 
 def _check_output_command(settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.output_checking import OutputCheckError, check_result
+    from pipelines.output_checking import OutputCheckError, run_check_output
 
-    def names(text: str | None) -> list[str] | None:
-        return [n.strip() for n in text.split(",") if n.strip()] if text else None
-
-    margins: list[str] | bool | None = names(args.margins)
-    if args.margins == "none":
-        margins = False
     try:
-        checked = check_result(
-            settings,
-            file=args.file,
-            sql=args.sql,
-            kind=args.kind,
-            dims=names(args.dims),
-            margins=margins,
-            count=args.count,
-            value=args.value,
-            measure=args.measure,
-            use_ledger=not args.no_ledger,
-            name=args.name,
-        )
+        return run_check_output(settings, args)
     except OutputCheckError as exc:
         print(f"brugstat check-output: {exc}", file=sys.stderr)
         return 2
-    print(checked.summary)
-    print(f"\nRecord: {checked.record_path}\nSummary: {checked.summary_path}")
-    if checked.table_path is not None:
-        print(f"Table that may leave (suppressed cells blanked): {checked.table_path}")
-    d = checked.decision
-    return 0 if d.may_leave else (1 if d.may_leave_suppressed else 3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,14 +227,15 @@ def _main(argv: list[str]) -> int:
     key.add_argument("--yes", action="store_true", help="with destroy: no confirmation prompt")
     person = sub.add_parser("person", help="a data-subject access request (inzage)")
     person.add_argument("action", choices=["show"])
-    person.add_argument("--bsn", required=True)
+    person.add_argument("--bsn", help=argparse.SUPPRESS)  # refused: the BSN comes from stdin
+    person.add_argument("--reference", required=True, help="the request's case number (audit)")
     person.add_argument("--export", type=Path, help="write the records as JSON (portability)")
     chk = sub.add_parser(
         "check-output",
         help="check a result table before it leaves (exit 0 may leave, 1 only suppressed, "
         "3 rejected, 2 error)",
     )
-    chk.add_argument("file", nargs="?", type=Path, help="result table: .csv, .parquet, .json")
+    chk.add_argument("file", nargs="*", type=Path, help="result tables: .csv, .parquet, .json")
     chk.add_argument("--sql", help="or: a query run read-only on research.duckdb")
     chk.add_argument("--kind", choices=["frequency", "magnitude", "model"], default="frequency")
     chk.add_argument("--dims", help="dimension columns, comma-separated (default: guessed)")
@@ -286,16 +248,36 @@ def _main(argv: list[str]) -> int:
     chk.add_argument("--measure", help="measure name, to link cells with the release ledger")
     chk.add_argument("--name", help="name for the record files (default: the file or 'query')")
     chk.add_argument("--no-ledger", action="store_true", help="do not use the steward ledger")
+    chk.add_argument("--group-dims", help="group disclosure lines: dims, 'all' or 'none'")
+    chk.add_argument("--levels", choices=["release", "observed"], default="release")
+    chk.add_argument("--session", help="add to (or finalise) this output-checking session")
+    chk.add_argument("--justify", help="with --session: why an exception should leave")
+    chk.add_argument("--output", help="with --session --justify: the earlier output's id")
+    chk.add_argument("--finalise", action="store_true", help="write the session's bundle")
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    cfg = sub.add_parser("config", help="check brugstat.toml: every problem at once (exit 1)")
+    cfg.add_argument("action", choices=["check"])
+    cfg.add_argument("file", nargs="?", type=Path, help="default: the file brugstat would read")
     args = parser.parse_args(argv)
+    if args.command == "config":  # before loading: the file may be the problem
+        from pipelines.settings import config_check
+
+        return config_check(args.file)
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"brugstat: {exc}", file=sys.stderr)
         return 2
-    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "check-output":  # analysts too: not the owner of the steward folders
+        apply_umask()
+    else:
+        try:
+            prepare(settings)  # umask 077, steward folders 0700, steward files checked
+        except StewardModeError as exc:
+            print(f"brugstat: {exc}", file=sys.stderr)
+            return 1
 
     from pipelines.summary import release_snapshot
 

@@ -6,25 +6,29 @@ Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
+from assets.anonymised.resource import ReleaseConfig
 from assets.governance.purge import governance_purge
+from assets.governance.resource import GovernanceConfig
 from assets.marts.assets import mart_tables
 from assets.pseudonymised.tables import pseudonymised_tables
 from assets.raw.exports import build_raw_assets
 from assets.reports import (
     REPORT_RESOURCE_KEY,
+    ReportSettings,
     report_assets,
     report_checks,
     report_selection,
-    report_settings,
 )
 from assets.staging.adapters import ADAPTERS
 from assets.staging.canonical import staging_canonical
 from pipelines.automation import build_landing_sensor
-from pipelines.governance import GovernanceConfig
-from pipelines.release import ReleaseConfig
+from pipelines.locking import EXCLUSIVE_TAGS
+from pipelines.modes import StewardModeError, prepare
 from pipelines.resources import LandingFolder, PseudonymKey, StagingDatabase
 from pipelines.settings import Settings, load_settings
 
@@ -50,12 +54,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The whole pipeline: extract every landing export, stage, quarantine, "
         "pseudonymise, anonymise, release research.duckdb and write the report.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,  # the run queue starts one brugstat run at a time
     )
     report_job = dg.define_asset_job(
         REPORT_JOB,
         selection=report_selection,
         description="The policymakers' report (Dutch HTML + PDF) of the newest release.",
         executor_def=dg.in_process_executor,
+        tags=EXCLUSIVE_TAGS,
     )
     auto = settings.automation
     return dg.Definitions(
@@ -93,11 +99,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             )
         ],
         resources={
-            REPORT_RESOURCE_KEY: report_settings(settings),
+            REPORT_RESOURCE_KEY: ReportSettings(
+                research_db=str(settings.paths.research_db),
+                reports_dir=str(settings.paths.data_dir / "reports"),
+                processing_register=[dict(e) for e in settings.register],
+                organisations=list(settings.organisations),
+                threshold=settings.threshold,
+            ),
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)
             ),
-            "staging_db": StagingDatabase(path=str(settings.paths.staging_db)),
+            "staging_db": StagingDatabase(
+                path=str(settings.paths.staging_db), run_lock_dir=str(settings.paths.data_dir)
+            ),
             "pseudonym_key": PseudonymKey(key_file=str(settings.paths.key_file)),
             "release": ReleaseConfig(
                 candidate_dir=str(settings.paths.data_dir / "release_candidate"),
@@ -116,4 +130,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+def _load() -> dg.Definitions:
+    """The deployment's definitions; first umask 077, steward folders 0700 and the steward
+    files' modes checked (a loose file is logged loudly here and fails every run that opens
+    the staging database: ``pipelines.modes``)."""
+    settings = load_settings()
+    try:
+        prepare(settings)
+    except StewardModeError as exc:
+        logging.getLogger("brugstat").error("%s", exc)
+    return build_definitions(settings)
+
+
+defs = _load()

@@ -1,5 +1,7 @@
-"""The pseudonymisation key on disk: create, load and check it. The key never leaves this module
-except as bytes handed to ``anonymise.pseudonym``; only its ``key_id`` is ever stored or shown."""
+"""The pseudonymisation key on disk or in the environment: create, load and check it.
+
+The key never leaves this module except as bytes handed to ``anonymise.pseudonym``; only its
+``key_id`` is ever stored or shown."""
 
 from __future__ import annotations
 
@@ -8,7 +10,17 @@ import stat
 from pathlib import Path
 
 from anonymise.pseudonym import check_key, key_id, new_key
-from pipelines.settings import KEY_ENV, key_from_environment
+
+KEY_ENV = "BRUGSTAT_PSEUDONYM_KEY"
+"""The environment variable that may hold the key (hex), instead of the key file."""
+
+
+def key_from_environment() -> str | None:
+    """The hex key from ``BRUGSTAT_PSEUDONYM_KEY``, if set.
+
+    Read here and not in ``pipelines.settings``: the key never passes through the settings object,
+    and the resources that load it sit below the settings in the import order."""
+    return os.environ.get(KEY_ENV) or None
 
 
 class KeyFileError(RuntimeError):

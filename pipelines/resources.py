@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,9 @@ import pyarrow as pa
 
 from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
+from pipelines.locking import exclusive_run, fail_orphaned_runs
+from pipelines.modes import apply_umask, check_steward_files
+from pipelines.sql import column_list, qualified, quote_ident, transaction
 
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
 """Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema
@@ -47,11 +51,14 @@ READ_SETTINGS: dict[str, str] = {"arrow_output_version": "1.4", "produce_arrow_s
 without a copy (reading a 3.7 M x 13 text table: 0.9 s of conversion saved)."""
 
 
-def enum_type(values: Sequence[str]) -> str:
-    """The DuckDB type ``ENUM('a', 'b', …)`` of ``values`` (sorted, so that ``order by`` on the
-    column sorts as the text would)."""
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(set(values)))
-    return f"ENUM({quoted})"
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+"""A value with a control character (a NUL byte in a broken export) never goes into an ENUM:
+DuckDB re-parses an ENUM's values from the table definition, and a NUL cuts that text short."""
+
+
+def enum_safe(values: Sequence[str]) -> bool:
+    """Whether ``values`` can be the values of a DuckDB ENUM (no control characters)."""
+    return not any(CONTROL_CHARACTER.search(str(v)) for v in values)
 
 
 def write_frame(
@@ -68,31 +75,57 @@ def write_frame(
     Columns named in ``enums`` are stored as DuckDB ``ENUM`` of the given values (a value outside
     them fails the write): a code column of 25 M rows costs a quarter of its text write and reads
     back as text (:func:`read_frame`). In SQL an ENUM compares, joins and concatenates as text.
+    The ENUM types are made from the values as a registered relation, never from SQL text with
+    the values in it (:func:`_enum_types`); values with control characters stay text.
     The caller owns the transaction. Returns the row count.
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-    name = f'"{layer}"."{table}"'
-    casts = {c: enum_type(v) for c, v in (enums or {}).items() if c in df.columns}
+    name = qualified(layer, table)
+    wanted = {c: v for c, v in (enums or {}).items() if c in df.columns and enum_safe(v)}
+    types = _enum_types(con, layer, wanted)
     select = "select *"
-    if casts:
+    if types:
         select += (
-            " replace (" + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in casts.items()) + ")"
+            " replace (" + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in types.items()) + ")"
         )
-    # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow, so a
-    # 25 M-row table is never held twice in memory.
-    for i, start in enumerate(range(0, max(df.height, 1), WRITE_SLICE_ROWS)):
-        frame = _arrow_for_duckdb(df.slice(start, WRITE_SLICE_ROWS))
-        con.register("_frame", frame)
-        try:
-            if i == 0 and not append:
-                con.execute(f"create or replace table {name} as {select} from _frame")
-            else:
-                con.execute(f"insert into {name} {select} from _frame")
-        finally:
-            con.unregister("_frame")
-        del frame
+    try:
+        # In slices of WRITE_SLICE_ROWS rows: only one slice at a time is copied to Arrow, so a
+        # 25 M-row table is never held twice in memory.
+        for i, start in enumerate(range(0, max(df.height, 1), WRITE_SLICE_ROWS)):
+            frame = _arrow_for_duckdb(df.slice(start, WRITE_SLICE_ROWS))
+            con.register("_frame", frame)
+            try:
+                if i == 0 and not append:
+                    con.execute(f"create or replace table {name} as {select} from _frame")
+                else:
+                    con.execute(f"insert into {name} {select} from _frame")
+            finally:
+                con.unregister("_frame")
+            del frame
+    finally:
+        # A table column keeps its own copy of the ENUM: the named types are only a vehicle.
+        for t in types.values():
+            con.execute(f"drop type if exists {t}")
     return df.height
+
+
+def _enum_types(
+    con: duckdb.DuckDBPyConnection, layer: str, enums: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """Column -> the qualified name of a new ENUM type of its values (sorted, so ``order by``
+    sorts as the text would), created from a registered relation: the values never become
+    SQL text, so no value can break the statement or appear in a parser error."""
+    out: dict[str, str] = {}
+    for column, values in enums.items():
+        type_name = f'"{layer}"."_enum_{uuid.uuid4().hex}"'
+        con.register("_enum_values", pl.DataFrame({"v": sorted({str(v) for v in values})}))
+        try:
+            con.execute(f"create type {type_name} as enum (select v from _enum_values order by v)")
+        finally:
+            con.unregister("_enum_values")
+        out[column] = type_name
+    return out
 
 
 def read_frame(
@@ -122,7 +155,7 @@ def read_frame(
 
 def select_columns(columns: Sequence[str] | None) -> str:
     """``*`` or the quoted column list for a ``select``."""
-    return ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    return column_list(columns) if columns else "*"
 
 
 def column_type(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
@@ -139,7 +172,7 @@ def temp_table_keyed_like(
     """Load ``frame`` into the temporary table ``name`` with its ``organisation`` column typed
     as in the table ``like`` (ENUM or text): joins on it then compare codes, not text."""
     org_type = column_type(con, like, "organisation")
-    rest = ", ".join(f'"{c}"' for c in frame.columns if c != "organisation")
+    rest = column_list([c for c in frame.columns if c != "organisation"])
     con.register("_keyed_frame", frame)
     try:
         con.execute(
@@ -151,33 +184,44 @@ def temp_table_keyed_like(
 
 
 class StagingDatabase(dg.ConfigurableResource):
-    """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600)."""
+    """staging.duckdb: raw, staging, quarantine and pseudonymised layers (steward only, 0600).
+
+    In a Dagster run the resource holds the exclusive run lock on ``run_lock_dir`` (default:
+    the database's folder) from the run's first step to its last (``pipelines.locking``), and
+    marks runs that a kill left ``STARTED`` as failed."""
 
     path: str
+    run_lock_dir: str = ""
 
-    def _secure(self) -> None:
-        p = Path(self.path)
-        for f in (p, p.with_name(p.name + ".wal")):
-            if f.exists():
-                os.chmod(f, 0o600)
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[StagingDatabase]:
+        """The resource for one run, with the run lock held throughout."""
+        lock_dir = Path(self.run_lock_dir) if self.run_lock_dir else Path(self.path).parent
+        with exclusive_run(lock_dir):
+            if context.instance is not None:
+                run = context.run
+                keep = run.run_id if run is not None else None
+                orphans = fail_orphaned_runs(context.instance, keep=keep)
+                if orphans and context.log is not None:
+                    context.log.warning(f"Marked {len(orphans)} interrupted run(s) failed.")
+            yield self
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection; the file is created with mode 0600 and its layer schemas.
+        """A connection; the file is created with its layer schemas.
+
+        The process runs under umask 077 from the first connection on (``pipelines.modes``):
+        the file and its WAL are born 0600. A file or WAL found readable by others is refused
+        (``StewardModeError``, with an audit entry), never quietly chmod-ed.
 
         Within one process use one kind of connection at a time: DuckDB refuses a read-only
         connection to a file that is open read-write (use this one for both).
         """
+        apply_umask()
         p = Path(self.path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() and not read_only:
-            old = os.umask(0o077)  # the file is born private, not chmod-ed after the fact
-            try:
-                con = duckdb.connect(str(p))
-            finally:
-                os.umask(old)
-        else:
-            con = duckdb.connect(str(p), read_only=read_only)
+        check_steward_files(p)
+        con = duckdb.connect(str(p), read_only=read_only)
         try:
             # SET, not connect(config=…): another connection to the file in this process
             # (plain duckdb.connect) must not see a "different configuration".
@@ -187,12 +231,10 @@ class StagingDatabase(dg.ConfigurableResource):
                 for setting, value in DUCKDB_SETTINGS.items():
                     con.execute(f"set {setting} = '{value}'")
                 for schema in LAYERS:
-                    con.execute(f'create schema if not exists "{schema}"')
+                    con.execute(f"create schema if not exists {quote_ident(schema)}")
             yield con
         finally:
             con.close()
-            if not read_only:
-                self._secure()
 
     def write(
         self,
@@ -206,14 +248,8 @@ class StagingDatabase(dg.ConfigurableResource):
         or the previous one); ``enums`` as in :func:`write_frame`. Returns the row count."""
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-        with self.connect() as con:
-            con.execute("begin transaction")
-            try:
-                write_frame(con, layer, table, df, enums=enums)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+        with self.connect() as con, transaction(con):
+            write_frame(con, layer, table, df, enums=enums)
         return df.height
 
     def read(
@@ -229,7 +265,7 @@ class StagingDatabase(dg.ConfigurableResource):
         with self.connect(read_only=True) as con:
             return read_frame(
                 con,
-                f'select {select_columns(columns)} from "{layer}"."{table}"',
+                f"select {select_columns(columns)} from {qualified(layer, table)}",
                 categorical=categorical,
             )
 

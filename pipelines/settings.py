@@ -1,4 +1,5 @@
-"""brugstat.toml -> frozen, typed settings. The only module that reads the environment.
+"""brugstat.toml -> frozen, typed settings. The only module that reads the environment, apart from
+the key variable, which ``pipelines.keys`` reads (the key never passes through the settings).
 
 Resolution of the settings file: ``BRUGSTAT_CONFIG`` if set, else ``brugstat.toml`` in the current
 directory, else the one next to the installed project. Relative paths are resolved against the
@@ -10,15 +11,21 @@ the key file.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from collections import abc
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from assets.staging.schema import ORGANISATIONS
+from pipelines.keys import KEY_ENV, key_from_environment  # noqa: F401  (the CLI imports them here)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-KEY_ENV = "BRUGSTAT_PSEUDONYM_KEY"
 
 
 class SettingsError(ValueError):
@@ -50,7 +57,7 @@ class SyntheticSettings:
 class GovernanceSettings:
     """Retention overrides and the steward's data-subject request file."""
 
-    requests_file: Path
+    requests_file: Path = Path("data/requests/requests.csv")  # relative to the settings file
     retention: dict[str, dict[str, str]] = field(default_factory=dict)
     today: dt.date | None = None  # fixed date for retention (tests, demos); None = today
 
@@ -84,11 +91,11 @@ class Settings:
     """Everything configurable about one deployment."""
 
     source: Path
-    project: str
     paths: Paths
     governance: GovernanceSettings
+    project: str = "demo"  # [project] name: one key per project (unlinkable pseudonyms)
     synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
-    organisations: tuple[str, ...] = ORGANISATIONS
+    organisations: tuple[str, ...] = ORGANISATIONS  # [organisations] enabled
     anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
     threshold: int = 10  # [tables] threshold: minimum persons per published cell
     register: tuple[dict[str, str], ...] = ()  # [[register]]: the processing register
@@ -135,95 +142,377 @@ def _find_settings_file() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read and validate the settings file (see the module docstring for which file)."""
+    """Read and validate the settings file (see the module docstring for which file).
+
+    Every problem in the file is found before anything runs (see :func:`check_settings`); the
+    :class:`SettingsError` lists them all, one per line.
+    """
     path = (path or _find_settings_file()).resolve()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: settings file not found (set BRUGSTAT_CONFIG).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc}).") from None
+    raw, problems = _read(path)
+    if problems:
+        raise SettingsError("\n".join(str(p) for p in problems))
+    return _build(raw, path)
+
+
+def _build(raw: Mapping[str, Any], path: Path) -> Settings:
+    """Settings from a file :func:`check_settings` found no problem in. A key that is absent
+    takes the default written on its dataclass field (the one place each default lives)."""
     base = path.parent
 
-    def p(key: str) -> Path:
-        try:
-            value = raw["paths"][key]
-        except KeyError:
-            raise SettingsError(f"{path}: [paths] needs '{key}'.") from None
+    def resolve(value: str | Path) -> Path:
         q = Path(value).expanduser()
         return q if q.is_absolute() else (base / q).resolve()
 
-    paths = Paths(
-        data_dir=p("data_dir"),
-        landing=p("landing"),
-        staging_db=p("staging_db"),
-        research_db=p("research_db"),
-        dagster_home=p("dagster_home"),
-        key_file=p("key_file"),
-    )
-    syn = raw.get("synthetic", {})
-    synthetic = SyntheticSettings(
-        people=int(syn.get("people", SyntheticSettings.people)),
-        seed=int(syn.get("seed", SyntheticSettings.seed)),
-        today=syn.get("today", SyntheticSettings.today),
-    )
-    orgs = tuple(raw.get("organisations", {}).get("enabled", ORGANISATIONS))
-    unknown = [o for o in orgs if o not in ORGANISATIONS]
-    if unknown:
-        raise SettingsError(
-            f"{path}: [organisations] enabled lists unknown code(s) {unknown}; "
-            f"known: {list(ORGANISATIONS)}."
-        )
     gov = raw.get("governance", {})
-    requests_file = Path(gov.get("requests_file", "data/requests/requests.csv")).expanduser()
     governance = GovernanceSettings(
-        requests_file=requests_file if requests_file.is_absolute() else (base / requests_file),
+        **{k: resolve(v) if k == "requests_file" else v for k, v in gov.items()},
         retention={o: dict(t) for o, t in raw.get("retention", {}).items()},
-        today=gov.get("today"),
     )
+    if "requests_file" not in gov:
+        governance = replace(governance, requests_file=resolve(governance.requests_file))
+    optional: dict[str, Any] = {}
+    if "name" in raw.get("project", {}):
+        optional["project"] = raw["project"]["name"]
+    if "enabled" in raw.get("organisations", {}):
+        optional["organisations"] = tuple(raw["organisations"]["enabled"])
+    if "threshold" in raw.get("tables", {}):
+        optional["threshold"] = raw["tables"]["threshold"]
     settings = Settings(
         source=path,
-        project=str(raw.get("project", {}).get("name", "demo")),
-        paths=paths,
+        paths=Paths(**{k: resolve(v) for k, v in raw["paths"].items()}),
         governance=governance,
-        synthetic=synthetic,
-        organisations=orgs,
+        synthetic=SyntheticSettings(**raw.get("synthetic", {})),
         anonymisation=dict(raw.get("anonymisation", {})),
-        threshold=int(raw.get("tables", {}).get("threshold", 10)),
         register=tuple(dict(e) for e in raw.get("register", [])),
-        output_check=_output_check(raw.get("output_check", {}), path),
-        automation=_automation(raw.get("automation", {}), path),
+        output_check=OutputCheckSettings(**raw.get("output_check", {})),
+        automation=AutomationSettings(
+            **{
+                k: float(v) if k == "settle_seconds" else v
+                for k, v in raw.get("automation", {}).items()
+            }
+        ),
+        **optional,
     )
     data_dir = os.environ.get("BRUGSTAT_DATA_DIR")
     return settings.with_data_dir(Path(data_dir)) if data_dir else settings
 
 
-def _output_check(raw: dict, path: Path) -> OutputCheckSettings:
-    unknown = set(raw) - {"dof", "zeros_disclosive", "records_dir"}
-    if unknown:
-        raise SettingsError(f"{path}: [output_check] has unknown key(s) {sorted(unknown)}.")
-    d = OutputCheckSettings()
-    return OutputCheckSettings(
-        dof=int(raw.get("dof", d.dof)),
-        zeros_disclosive=bool(raw.get("zeros_disclosive", d.zeros_disclosive)),
-        records_dir=str(raw.get("records_dir", d.records_dir)),
-    )
+# --- validation: every problem in the file at once -------------------------------------------
 
 
-def _automation(raw: dict, path: Path) -> AutomationSettings:
-    d = AutomationSettings()
-    unknown = set(raw) - set(d.__dataclass_fields__)
-    if unknown:
-        raise SettingsError(f"{path}: [automation] has unknown key(s) {sorted(unknown)}.")
-    return AutomationSettings(
-        pipeline_cron=str(raw.get("pipeline_cron", d.pipeline_cron)),
-        report_cron=str(raw.get("report_cron", d.report_cron)),
-        timezone=str(raw.get("timezone", d.timezone)),
-        settle_seconds=float(raw.get("settle_seconds", d.settle_seconds)),
-        sensor_interval_seconds=int(raw.get("sensor_interval_seconds", d.sensor_interval_seconds)),
-    )
+@dataclass(frozen=True)
+class SettingsProblem:
+    """One problem in the settings file: where it is and what is wrong (never a secret: the
+    key is not in this file)."""
+
+    file: Path
+    line: int | None  # 1-based; None when the file has no line for it (a missing key)
+    where: str  # "[section] key", "[section]" or "top level"
+    message: str
+
+    def __str__(self) -> str:
+        at = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{at}: {self.where}: {self.message}"
 
 
-def key_from_environment() -> str | None:
-    """The hex key from ``BRUGSTAT_PSEUDONYM_KEY``, if set."""
-    return os.environ.get(KEY_ENV) or None
+REGISTER_KEYS = (
+    "organisation",
+    "process",
+    "purpose",
+    "legal_basis",
+    "categories",
+    "retention",
+    "recipients",
+)
+"""The fields of one [[register]] entry (all text)."""
+
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    dt.date: "a date (YYYY-MM-DD, unquoted)",
+}
+_PLURALS = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
+
+
+def _toml_type(value: object) -> str:
+    """The TOML name of a parsed value's type (for "got …" in messages; never the value)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dt.datetime):
+        return "a date-time"
+    if isinstance(value, (dt.date, dt.time)):
+        return "a date" if isinstance(value, dt.date) else "a time"
+    if isinstance(value, list):
+        return "an array"
+    return "a table"
+
+
+def _is(value: object, kind: type) -> bool:
+    """Whether a parsed TOML value is of a scalar ``kind`` (an integer is also a number; a
+    boolean is no integer; a date-time is no date)."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    if kind is dt.date:
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    return isinstance(value, kind)
+
+
+def _expected(hint: Any) -> tuple[str, Callable[[object], bool]]:
+    """What a dataclass field's type hint accepts from TOML: a description and a test."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    origin = get_origin(hint)
+    if origin in (UnionType, Union) and len(args) == 1:
+        return _expected(args[0])
+    if origin is tuple:  # tuple[X, ...]: an array of X
+        item = args[0]
+        return (
+            f"an array of {_PLURALS[item]}",
+            lambda v: isinstance(v, list) and all(_is(x, item) for x in v),
+        )
+    if origin in (dict, Mapping, abc.Mapping):
+        item = args[1]
+        return (
+            f"a table of {_PLURALS[item]}",
+            lambda v: isinstance(v, dict) and all(_is(x, item) for x in v.values()),
+        )
+    return _TYPE_NAMES[hint], lambda v: _is(v, hint)
+
+
+def _fields(
+    cls: type, only: Iterable[str] | None = None
+) -> dict[str, tuple[str, Callable[[object], bool]]]:
+    """Field -> (what it expects, test) of a dataclass (``only`` these fields, if given)."""
+    hints = get_type_hints(cls)
+    names = list(only) if only is not None else [f.name for f in fields(cls)]
+    return {name: _expected(hints[name]) for name in names}
+
+
+def _schema() -> dict[str, dict[str, tuple[str, Callable[[object], bool]]]]:
+    """Section -> key -> (what it expects, test), derived from the dataclasses above."""
+    from assets.anonymised.config import AnonymisationConfig
+
+    settings = _fields(Settings, only=("project", "organisations", "threshold"))
+    return {
+        "project": {"name": settings["project"]},
+        "paths": {f.name: _TEXT_OR_PATH for f in fields(Paths)},
+        "synthetic": _fields(SyntheticSettings),
+        "organisations": {"enabled": settings["organisations"]},
+        "governance": {
+            "requests_file": _TEXT_OR_PATH,
+            **_fields(GovernanceSettings, only=("today",)),
+        },
+        "retention": {},  # organisation -> {end reason -> term}: see _retention_problems
+        "tables": {"threshold": settings["threshold"]},
+        "automation": _fields(AutomationSettings),
+        "output_check": _fields(OutputCheckSettings),
+        "anonymisation": _fields(AnonymisationConfig),
+        "register": {k: (_TYPE_NAMES[str], lambda v: _is(v, str)) for k in REGISTER_KEYS},
+    }
+
+
+_TEXT_OR_PATH = (_TYPE_NAMES[str], lambda v: _is(v, str))
+REQUIRED = {"paths": tuple(f.name for f in fields(Paths))}
+"""Keys without a default: the file must set them."""
+
+
+class _Lines:
+    """Line numbers of section headers and keys in a TOML text (tomllib gives none).
+
+    A light scan, enough to point at a line: ``[a.b]`` / ``[[a]]`` headers and ``key =`` lines;
+    a key inside an inline table is found as the line of its table."""
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\- ]+?)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.sections: dict[str, int] = {}
+        self.keys: dict[tuple[str, str], int] = {}
+        section = ""
+        for n, line in enumerate(text.splitlines(), start=1):
+            if m := self._HEADER.match(line):
+                section = m.group(1).replace(" ", "")
+                self.sections.setdefault(section, n)
+            elif m := self._KEY.match(line):
+                self.keys.setdefault((section, m.group(1)), n)
+
+    def of(self, section: str, key: str | None = None) -> int | None:
+        """The line of ``key`` in ``section`` (else of the section's header, else None)."""
+        if key is not None and (section, key) in self.keys:
+            return self.keys[(section, key)]
+        return self.sections.get(section)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_settings(path: Path | None = None) -> list[SettingsProblem]:
+    """Every problem in the settings file, in file order: unknown sections and keys (with the
+    nearest known name), values of the wrong type, missing required keys, and values the
+    sections' own validation refuses (organisation codes, retention terms, ``[anonymisation]``
+    through :meth:`AnonymisationConfig.from_mapping`). Empty when the file is sound."""
+    path = (path or _find_settings_file()).resolve()
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[dict[str, Any], list[SettingsProblem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, [SettingsProblem(path, None, "file", "not found (set BRUGSTAT_CONFIG).")]
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [SettingsProblem(path, None, "file", f"not valid TOML ({exc}).")]
+    lines = _Lines(text)
+    schema = _schema()
+    problems: list[SettingsProblem] = []
+
+    def problem(section: str, key: str | None, message: str, line: int | None = None) -> None:
+        where = "top level" if not section else f"[{section}]" + (f" {key}" if key else "")
+        problems.append(SettingsProblem(path, line or lines.of(section, key), where, message))
+
+    for section, body in raw.items():
+        if section not in schema:
+            if isinstance(body, (dict, list)):
+                problem(section, None, "unknown section." + _did_you_mean(section, schema))
+            else:
+                where = lines.of("", section)
+                problem("", None, f"unknown key '{section}' outside any section.", where)
+            continue
+        expected = schema[section]
+        if section == "register":
+            if not isinstance(body, list):
+                problem(section, None, "must be an array of tables ([[register]] entries).")
+                continue
+            for entry in body:
+                _check_keys(entry, expected, section, problem)
+            continue
+        if not isinstance(body, dict):
+            problem(section, None, f"must be a table ([{section}]), got {_toml_type(body)}.")
+            continue
+        if section == "retention":
+            _retention_problems(body, problem)
+            continue
+        _check_keys(body, expected, section, problem)
+        for key in REQUIRED.get(section, ()):
+            if key not in body:
+                problem(section, key, "missing: this key has no default.")
+        if section == "organisations" and _is_str_list(body.get("enabled")):
+            for code in body["enabled"]:
+                if code not in ORGANISATIONS:
+                    problem(
+                        section,
+                        "enabled",
+                        f"unknown organisation code '{code}'.{_did_you_mean(code, ORGANISATIONS)}"
+                        f" Known: {list(ORGANISATIONS)}.",
+                    )
+        if section == "anonymisation":
+            _anonymisation_problems(body, expected, problem)
+    for section, keys in REQUIRED.items():
+        if section not in raw:
+            problem(section, None, f"missing section: it must set {list(keys)}.")
+    problems.sort(key=lambda p: p.line or 0)
+    return raw, problems
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_Report = Callable[..., None]
+
+
+def _check_keys(
+    body: Mapping[str, Any],
+    expected: Mapping[str, tuple[str, Callable[[object], bool]]],
+    section: str,
+    problem: _Report,
+) -> None:
+    """Unknown keys (with the nearest known one) and values of the wrong type."""
+    for key, value in body.items():
+        if key not in expected:
+            problem(section, key, "unknown key." + _did_you_mean(key, expected))
+            continue
+        what, accepts = expected[key]
+        if not accepts(value):
+            problem(section, key, f"wrong type: expected {what}, got {_toml_type(value)}.")
+
+
+def _retention_problems(body: Mapping[str, Any], problem: _Report) -> None:
+    """[retention.<organisation>] tables of end reason -> term, checked term by term through
+    :meth:`RetentionPolicy.from_mapping` (so every bad term is reported, not only the first)."""
+    from assets.governance.retention import RetentionPolicy
+
+    for org, terms in body.items():
+        section = f"retention.{org}"
+        if not isinstance(terms, dict):
+            problem("retention", org, f"must be a table ([{section}]), got {_toml_type(terms)}.")
+            continue
+        if org not in ORGANISATIONS:
+            problem(
+                section,
+                None,
+                f"unknown organisation code '{org}'.{_did_you_mean(org, ORGANISATIONS)}",
+            )
+            continue
+        for reason, term in terms.items():
+            if not isinstance(term, str):
+                problem(section, reason, f"wrong type: expected a string, got {_toml_type(term)}.")
+                continue
+            try:
+                RetentionPolicy.from_mapping({org: {reason: term}})
+            except ValueError as exc:
+                problem(section, reason, str(exc))
+
+
+def _anonymisation_problems(
+    body: Mapping[str, Any],
+    expected: Mapping[str, tuple[str, Callable[[object], bool]]],
+    problem: _Report,
+) -> None:
+    """[anonymisation] through its own :meth:`AnonymisationConfig.from_mapping`: each
+    well-typed key alone (so every bad value is reported), then the whole section."""
+    from assets.anonymised.config import AnonymisationConfig
+
+    typed = {k: v for k, v in body.items() if k in expected and expected[k][1](v)}
+    failed = False
+    for key, value in typed.items():
+        try:
+            AnonymisationConfig.from_mapping({key: value})
+        except (ValueError, TypeError) as exc:
+            problem("anonymisation", key, str(exc))
+            failed = True
+    if failed or len(typed) < len(body):
+        return
+    try:
+        AnonymisationConfig.from_mapping(body)
+    except (ValueError, TypeError) as exc:
+        problem("anonymisation", None, str(exc))
+
+
+def config_check(path: Path | None = None) -> int:
+    """``brugstat config check``: print every problem of the settings file; 0 when it is sound,
+    1 when it has problems."""
+    path = (path or _find_settings_file()).resolve()
+    problems = check_settings(path)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s).")
+        return 1
+    print(f"{path}: no problems.")
+    return 0

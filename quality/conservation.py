@@ -26,16 +26,24 @@ def check_conservation(balance: pl.DataFrame, manifest: pl.DataFrame) -> CheckOu
     missing = [c for c in BALANCE_COLUMNS if c not in balance.columns]
     if missing:
         return CheckOutcome(False, f"The file balance lacks column(s) {missing}.")
-    joined = balance.join(
-        manifest.select("source_file", pl.col("rows").alias("manifest_rows")),
-        on="source_file",
-        how="full",
-        coalesce=True,
-    ).with_columns(
-        accounted=pl.col("staged_rows")
-        + pl.col("quarantined")
-        + pl.col("duplicates")
-        + pl.col("withheld")
+    joined = (
+        balance.join(
+            manifest.select("source_file", pl.col("rows").alias("manifest_rows")),
+            on="source_file",
+            how="full",
+            coalesce=True,
+        )
+        .with_columns(
+            # A file with no data rows (a header-only export) has no row in the balance: it is
+            # accounted for by zeros, and balances exactly when the manifest also counts 0 rows.
+            pl.col(list(BALANCE_COLUMNS[1:])).fill_null(0)
+        )
+        .with_columns(
+            accounted=pl.col("staged_rows")
+            + pl.col("quarantined")
+            + pl.col("duplicates")
+            + pl.col("withheld")
+        )
     )
     bad = joined.filter(
         (pl.col("accounted") != pl.col("raw_rows"))

@@ -3,7 +3,8 @@
 GX takes about 5 s to import, so nothing here imports it at module level: :func:`gx` imports it on
 first use and :func:`context` builds one ephemeral context per process (progress bars off, a
 pandas datasource with one reusable dataframe asset). Suites are plain lists of expectation
-objects built by the ``quality.suites`` modules; :func:`validate_frame` runs one on a polars frame
+objects built by the suite modules (``assets.raw.suite``, ``assets.staging.suite``,
+``quality.suites.marts``); :func:`validate_frame` runs one on a polars frame
 (GX has no polars support: the frame goes through ``to_pandas()``) and :func:`validate_duckdb_table`
 runs one on a table in a DuckDB file (through SQLAlchemy + duckdb-engine, with
 :func:`patch_duckdb_dialect` applied first).

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy import sparse
-from scipy.optimize import linprog
-from scipy.sparse.csgraph import connected_components
 
 from anonymise.tables.model import Problem
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 BATCH_VARIABLES = 6000
 """Largest number of variables stacked into one ``linprog`` call."""
@@ -50,6 +51,9 @@ def _screen(
     One LP maximises ``Σ t_j / cap_j`` with ``t_j ≤ sign_j (y[target_j] − value)``, ``t_j ≤
     cap_j`` over the attacker's feasible set; a ``t_j`` at its cap is a witness for target ``j``.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     k = a_rows.shape[1]
     m = a_rows.shape[0]
     proven = np.zeros(len(target), dtype=bool)
@@ -127,6 +131,9 @@ def _solve_component(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of the variables ``cells`` (all by default) of one component, batched
     block-diagonally; NaN for the others."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     k = a_rows.shape[1]
     cells = np.arange(k) if cells is None else cells
     jobs = [(int(i), s) for i in cells for s in (1.0, -1.0)]  # s=1: minimise, -1: maximise
@@ -162,6 +169,9 @@ def _solve_component(
 
 def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
     """Audit a suppression pattern on a :class:`Problem` (see :func:`audit` for tables)."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
     t0 = time.perf_counter()
     sup = np.asarray(suppressed, dtype=bool) | (problem.fixed == 1)
     a = problem.values

@@ -6,13 +6,15 @@ the secret it protects) and each release's equations; it is an internal record, 
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import polars as pl
-from scipy import sparse
 
 from anonymise.tables.model import Problem, TableSet, apriori_bounds
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 CELL_SCHEMA = {
     "release_id": pl.String,
@@ -96,6 +98,8 @@ def build_problem(
 
     Returns the problem and notes (e.g. sensitive cells already published earlier).
     """
+    from scipy import sparse
+
     cells = table_set.cells
     keys = cells["key"].to_list()
     values = cells["value"].to_numpy().astype(float)

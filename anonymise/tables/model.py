@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 TOTAL = "Totaal"
 """Code of a dimension's total when its hierarchy does not have a single root."""
@@ -151,6 +154,8 @@ class TableSet:
     equation_parent: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
+        from scipy import sparse
+
         names = [t.name for t in self.tables]
         if len(set(names)) != len(names):
             raise ValueError(f"table names must be unique: {names}")

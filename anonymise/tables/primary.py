@@ -21,10 +21,15 @@ class PrimaryRules:
     threshold
         A non-zero cell with fewer contributors is sensitive (``primary:threshold``).
     frequency_protection
-        Protection of frequency cells under the threshold: a number ``q`` asks the attacker's
-        interval to reach at least ``q`` above and (as far as 0 allows) ``q`` below the value, so
-        the interval has width ≥ ``q`` — never an exact count; ``"range"`` asks it to reach up to
-        the threshold and down to 0.
+        Protection of frequency cells under the threshold (and of disclosive zeros). ``"range"``
+        (the default) asks the attacker's interval to reach up to the threshold and down to 0:
+        UPL = ``threshold − value``, LPL = ``value`` (both scaled by ``protection_share``), so
+        the attacker cannot tell that the cell is small at all. A number ``q`` only asks the
+        interval to reach ``q`` above and below the value (the old ±1): a primary cell of 9 in
+        [8, 10] counts as protected while it says the cell is under 10.
+    protection_share
+        With ``"range"``: the share ``s`` of the threshold the interval must reach, UPL =
+        ``max(ceil(s · threshold) − value, 1)`` and LPL = ``s · value`` (1.0: the threshold).
     dominance
         ``(n, k)``: sensitive when the ``n`` largest contributions exceed ``k`` % of the cell.
     p_percent
@@ -46,7 +51,8 @@ class PrimaryRules:
     """
 
     threshold: int | None = 10
-    frequency_protection: float | Literal["range"] = 1.0
+    frequency_protection: float | Literal["range"] = "range"
+    protection_share: float = 1.0
     dominance: tuple[int, float] | None = (1, 50.0)
     p_percent: float | None = 10.0
     magnitude_protection: float = 0.1
@@ -54,22 +60,44 @@ class PrimaryRules:
     group_share: float | None = 0.9
     group_dims: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if not 0 < self.protection_share <= 1:
+            raise ValueError("protection_share must be in (0, 1]")
+        q = self.frequency_protection
+        if q != "range" and (isinstance(q, str) or q <= 0):
+            raise ValueError("frequency_protection must be 'range' or a positive number")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def frequency_levels(self, value: float) -> tuple[float, float]:
+        """(UPL, LPL) of a frequency cell under the threshold (or a disclosive zero).
+
+        >>> PrimaryRules().frequency_levels(9), PrimaryRules().frequency_levels(0)
+        ((1.0, 9.0), (10.0, 0.0))
+        >>> PrimaryRules(frequency_protection=1).frequency_levels(9)
+        (1.0, 1.0)
+        """
+        q = self.frequency_protection
+        if q != "range":
+            return float(q), float(q)
+        reach = math.ceil(self.protection_share * (self.threshold or 1) - 1e-9)
+        return float(max(reach - value, 1.0)), float(self.protection_share * value)
 
 
 def primary_cells(table_set: TableSet, rules: PrimaryRules | None = None) -> pl.DataFrame:
     """One row per sensitive cell: ``cell_id``, ``reason``, ``upl`` and ``lpl``.
 
     Upper/lower protection levels follow the handbook: (n,k) ``(100/k)(x1+…+xn) − X``, p%
-    ``(p/100)·x1 − (X − x1 − x2)``; counts under the threshold get ``frequency_protection``.
+    ``(p/100)·x1 − (X − x1 − x2)``; counts under the threshold get
+    :meth:`PrimaryRules.frequency_levels` (by default the interval must reach the threshold).
 
     >>> import polars as pl
     >>> from anonymise.tables import TableSet, frequency_table
     >>> lf = pl.LazyFrame({"g": ["a"] * 12 + ["b"] * 3 + ["c"] * 10})
     >>> ts = TableSet([frequency_table(lf, dims=["g"])])
     >>> primary_cells(ts, PrimaryRules(group_share=None)).select("reason", "upl", "lpl").rows()
-    [('primary:threshold', 1.0, 1.0)]
+    [('primary:threshold', 7.0, 3.0)]
     """
     rules = rules or PrimaryRules()
     cells = table_set.cells
@@ -94,16 +122,11 @@ def primary_cells(table_set: TableSet, rules: PrimaryRules | None = None) -> pl.
     for i in range(n):
         if a[i] == 0:
             if rules.zeros_disclosive:
-                q = rules.frequency_protection
-                mark(i, "primary:zero", 1.0 if q == "range" else float(q), 0.0)
+                mark(i, "primary:zero", rules.frequency_levels(0.0)[0], 0.0)
             continue
         if rules.threshold is not None and nc[i] < rules.threshold:
             if freq[i]:
-                q = rules.frequency_protection
-                if q == "range":
-                    mark(i, "primary:threshold", max(rules.threshold - a[i], 1.0), a[i])
-                else:
-                    mark(i, "primary:threshold", float(q), float(q))
+                mark(i, "primary:threshold", *rules.frequency_levels(float(a[i])))
             else:
                 pl_ = max(rules.magnitude_protection * a[i], 1.0)
                 mark(i, "primary:threshold", pl_, pl_)
@@ -143,8 +166,9 @@ def _group(
     mark,
     dims: tuple[str, ...] | None = None,
 ) -> None:
-    """Group disclosure: a child holding ≥ ``share`` of a line's units (lines of ≥ 2 children),
-    on the lines along ``dims`` only when given."""
+    """Group disclosure: a child holding ≥ ``share`` of a line's units, on the lines along
+    ``dims`` only when given. A line with a single category counts too: everyone in it has that
+    category, which is exactly what the rule is about."""
     eq = ts.equations.tocsr()
     for r in range(eq.shape[0]):
         if dims is not None and ts.equation_dim[r] not in dims:
@@ -154,7 +178,7 @@ def _group(
         parent = cols[coef < 0][0]
         children = cols[coef > 0]
         total = a[parent]
-        if len(children) < 2 or total <= 0 or not freq[parent]:
+        if len(children) < 1 or total <= 0 or not freq[parent]:
             continue
         limit = math.ceil(share * total - 1e-9)
         for c in children:

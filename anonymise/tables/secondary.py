@@ -18,16 +18,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse.csgraph import connected_components
 
 from anonymise.tables.model import Problem
 
+if TYPE_CHECKING:
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
 COMPACT_LIMIT = 5_000
 """Largest number of witness variables for which the compact model is used."""
+NODE_LIMIT = 5_000
+"""Branch-and-bound nodes per MILP solve. The solver's budget is counted in nodes, not seconds,
+so the same input gives the same pattern on every run and machine; ``time_limit`` is only a
+safety net (a solve it stops is reported as ``time_limit``, and may then differ between runs)."""
+MAX_CUT_ROUNDS = 60
+"""Master-problem rounds of the cutting-plane loop (a deterministic budget, like
+:data:`NODE_LIMIT`); an unfinished pattern is completed by the audit's repair."""
+CUT_WORK_BUDGET = 15_000
+"""Deterministic work budget of the cutting-plane loop: the sum over rounds of the master
+problem's constraint rows (its solve time grows with them). A 2-D table of 1,000 cells reaches
+its optimum well within it; a 3-D one stops after about 20 rounds, whatever the machine."""
 SEPARATION_VARIABLES = 6000
 
 
@@ -194,6 +207,9 @@ def screen(
     solution, so every ``t_j`` at its cap is a proof for that target. Rounds repeat on the targets
     not yet proven while a round proves something. Unproven targets need their own LP.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     k = block.shape[1]
     m = block.shape[0]
     rhs = np.zeros(m) if rhs is None else rhs
@@ -253,6 +269,10 @@ def separate(
     there get their own LP (whose duals give the cut). Returns the cuts, the number of LPs and a
     mask of the sensitive cells that failed.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import connected_components
+
     sup = suppressed.astype(bool)
     failing = np.zeros(len(sup), dtype=bool)
     eq = problem.equations.tocsr()
@@ -333,6 +353,9 @@ def separate(
 
 
 def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstraint | None:
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
     if not cuts:
         return None
     rows, cols, vals = [], [], []
@@ -348,7 +371,9 @@ def _cut_matrix(cuts: list[Cut], var_of: np.ndarray, nvar: int) -> LinearConstra
 
 
 def _milp_options(time_limit: float) -> dict:
-    return {"time_limit": max(time_limit, 1.0), "mip_rel_gap": 1e-6}
+    # HiGHS' branch-and-bound is deterministic for a fixed input and options; only a wall-clock
+    # stop makes it depend on the machine's load, so the node limit is the budget.
+    return {"time_limit": max(time_limit, 1.0), "node_limit": NODE_LIMIT, "mip_rel_gap": 1e-6}
 
 
 def solve_cuts(
@@ -360,9 +385,15 @@ def solve_cuts(
     seed_cuts: list[Cut] | None = None,
     upper_bound: float | None = None,
     time_limit: float = 60.0,
-    max_iterations: int = 200,
+    max_iterations: int = MAX_CUT_ROUNDS,
+    work_budget: int = CUT_WORK_BUDGET,
 ) -> Pattern:
-    """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle."""
+    """Cutting-plane (Benders) optimum: master MILP over the pattern, attacker LPs as oracle.
+
+    The budget is deterministic (``max_iterations`` rounds of at most :data:`NODE_LIMIT` nodes,
+    ``work_budget`` master rows in all); ``time_limit`` is a safety net only."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     t0 = time.perf_counter()
     fidx = np.flatnonzero(free)
     var_of = np.full(len(free), -1)
@@ -373,9 +404,14 @@ def solve_cuts(
     status = "optimal"
     x = sup_fixed.copy()
     it = 0
+    work = 0
     while it < max_iterations:
         it += 1
         cons = [c for c in (_cut_matrix(cuts, var_of, len(fidx)), ps2) if c is not None]
+        work += sum(c.A.shape[0] for c in cons)
+        if work > work_budget and it > 1:
+            status = "work_limit"
+            break
         if upper_bound is not None:
             cons.append(LinearConstraint(weights[fidx][None, :], -np.inf, upper_bound + 1e-6))
         left = time_limit - (time.perf_counter() - t0)
@@ -396,7 +432,9 @@ def solve_cuts(
         x[fidx] = res.x > 0.5
         new, _, _ = separate(problem, x, free, sup_fixed)
         if res.status != 0:
-            status = "time_limit"
+            # 1: a node or time limit; the incumbent is used, and it is the same on every run
+            # unless the wall-clock safety net stopped the solve
+            status = "time_limit" if time.perf_counter() - t0 >= time_limit else "node_limit"
         if not new:
             break
         cuts.extend(new)
@@ -424,6 +462,10 @@ def solve_compact(
     time_limit: float = 60.0,
 ) -> Pattern:
     """The compact MILP of domain.md §3.3: witnesses ``z^{p±}`` for each sensitive cell."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse.csgraph import connected_components
+
     t0 = time.perf_counter()
     n = len(free)
     down, up = _capacity(problem)
@@ -511,7 +553,9 @@ def solve_compact(
     x = sup_fixed.copy()
     if res.x is not None:
         x[fidx] = res.x[:nf] > 0.5
-    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, res.message)
+    status = {0: "optimal", 1: "node_limit", 2: "infeasible"}.get(res.status, res.message)
+    if res.status == 1 and time.perf_counter() - t0 >= time_limit:
+        status = "time_limit"
     if not ps2_possible and status == "optimal":
         status = "infeasible"
     return Pattern(
@@ -525,6 +569,8 @@ def solve_compact(
 
 def compact_size(problem: Problem) -> int:
     """Number of witness variables the compact model would need."""
+    from scipy.sparse.csgraph import connected_components
+
     eq = problem.equations.tocsr()
     _, lab = connected_components((abs(eq).T @ abs(eq)).tocsr(), directed=False)
     sizes = np.bincount(lab)

@@ -1,13 +1,13 @@
-"""anonymised_*: the release candidate — k-anonymous per person, no identifier, no date.
+"""anonymised_*: the release candidate (steward side, Parquet), built from the pseudonymised layer.
 
-One multi-asset reads the pseudonymised layer and the governance exclusions, runs
-``anonymise_release`` and keeps the result as the release candidate (steward side, Parquet) for
-the marts step, which builds research.duckdb from it. The Bridge scores (by far the largest
-table) never pass through Python: DuckDB joins the pseudonymised scores to the release's episode
-keys and writes the candidate file (``bridge_scores_sql``, held equal to the polars derivation by
-a test). Blocking checks: k per person on the published quasi-identifiers (Great Expectations on
-the per-class person counts) and no direct identifier, date or postcode anywhere (every distinct
-value of every table is scanned).
+One multi-asset runs :func:`assets.anonymised.release.anonymise_release` (the person-level record,
+k-anonymity with local recoding, insider protection, detail tables with their own ids, and the
+population coordinates the protected tables are counted from) and keeps the result as the
+release candidate for the marts step. The Bridge scores (by far the largest table) never pass
+through Python: DuckDB joins them to the release's trajectory keys and writes them ordered by the
+random trajectory id. Blocking checks: k per person over every published quasi-identifier of
+``anonymised_persons`` and no direct identifier, date or postcode in any published table.
+Steward-only frames are written as ``steward_*.parquet`` and never published.
 """
 
 import json
@@ -21,11 +21,11 @@ import polars as pl
 import pyarrow as pa
 
 from assets.anonymised.config import AnonymisationConfig
-from assets.anonymised.transform import anonymise_release, bridge_scores_sql
+from assets.anonymised.release import DETAIL_IDS, PUBLISHED, anonymise_release, bridge_scores_sql
+from assets.anonymised.resource import ReleaseConfig
 from assets.staging import schema
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer, markdown_table
-from pipelines.release import ReleaseConfig
 from pipelines.resources import StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.privacy import check_no_direct_identifiers
@@ -34,31 +34,26 @@ from quality.suites.marts import expect_k_anonymous_classes
 DUCKDB_MEMORY_LIMIT = "3GB"
 """Memory DuckDB may use for the Bridge scores before it spills (into the candidate folder)."""
 
-ANONYMISED_TABLES = (
-    "persons",
-    "episodes",
-    "bridge_scores",
-    "goals",
-    "case_problems",
-    "income_sources",
-    "outcomes",
-)
+ANONYMISED_TABLES = PUBLISHED
 TABLE_DESCRIPTIONS = {
-    "persons": "One row per person in the release (release-specific person_id; no QIs).",
-    "episodes": "One row per support episode with the person's generalised quasi-identifiers; "
-    "k-anonymous per person.",
-    "bridge_scores": "One row per episode × measurement × Bridge domain; months since intake "
-    "bucketed, no dates.",
-    "goals": "One row per goal: domain, confidence band, achieved, months to achieve (bucket).",
-    "case_problems": "One row per episode × case problem / municipal process.",
-    "income_sources": "One row per episode × income source, amounts banded.",
-    "outcomes": "One row per episode × organisation-specific outcome, values flagged or banded.",
+    "persons": "One row per person: every quasi-identifier an acquaintance may know "
+    "(the episode signature included), generalised per person (local recoding), k-anonymous "
+    "per person; sensitive attributes l-diverse and withheld where an insider could use them.",
+    "bridge_scores": "One row per trajectory × measurement × Bridge domain; own random "
+    "trajectory_id, only organisation and intake year beside it; months since intake bucketed.",
+    "goals": "One row per goal: own random goal_profile_id, organisation, intake year, domain, "
+    "confidence band, achieved, months to set/achieve (buckets).",
+    "case_problems": "One row per episode × case problem; own random problem_profile_id.",
+    "income_sources": "One row per episode × income source, amounts banded; own random id.",
+    "outcomes": "One row per episode × organisation-specific outcome; own random id.",
 }
+STEWARD_PREFIX = "steward_"
+"""Candidate files never published (population coordinates, trajectory keys)."""
 
 
-def class_size_chart(episodes: pl.DataFrame, qis: list[str], person: str) -> dg.MetadataValue:
-    """A small text histogram of equivalence-class sizes (distinct persons per class)."""
-    sizes = episodes.select(*qis, person).unique().group_by(qis).len()["len"]
+def class_size_chart(persons: pl.DataFrame, qis: list[str]) -> dg.MetadataValue:
+    """A small text histogram of equivalence-class sizes (persons per class)."""
+    sizes = persons.group_by(qis).len()["len"]
     edges = [(5, 9), (10, 19), (20, 49), (50, 99), (100, 10**9)]
     rows = []
     peak = max(1, max(int(((sizes >= lo) & (sizes <= hi)).sum()) for lo, hi in edges))
@@ -80,18 +75,17 @@ def write_bridge_scores(
     *,
     spill: Path,
 ) -> int:
-    """Derive the ``bridge_scores`` microdata in DuckDB from ``pseudonymised.bridge_scores``
-    (``con``: the staging database) and the release's episode keys, straight into the Parquet
-    file ``path`` (mode 0600); returns its row count."""
+    """Derive the published ``bridge_scores`` in DuckDB from ``pseudonymised.bridge_scores``
+    (``con``: the staging database) and the release's trajectory keys, straight into the
+    Parquet file ``path`` (mode 0600), ordered by the random trajectory id; returns its rows."""
     con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     con.execute(f"set temp_directory = '{spill.as_posix()}'")
-    con.execute("set preserve_insertion_order = false")  # the rows' order means nothing here
-    con.register("__episode_keys", keys.to_arrow())
+    con.register("__trajectory_keys", keys.to_arrow())
     try:
-        # unordered: sorting tens of millions of rows would double the time, and nothing
-        # downstream depends on the order (aggregates group, the snapshot hash is order-free)
+        # ordered by the random trajectory id: the source's order (an organisation's export
+        # order) would otherwise survive in the file and re-identify (threat model, row order)
         sql = bridge_scores_sql(
-            config, scores="pseudonymised.bridge_scores", keys="__episode_keys", ordered=False
+            config, scores="pseudonymised.bridge_scores", keys="__trajectory_keys"
         )
         tmp = path.with_name(path.name + ".part")
         old = os.umask(0o077)  # born private: the file is steward-only like the folder
@@ -104,7 +98,7 @@ def write_bridge_scores(
         count = f"select count(*) from read_parquet('{path.as_posix()}')"
         return int(con.execute(count).fetchone()[0])
     finally:
-        con.unregister("__episode_keys")
+        con.unregister("__trajectory_keys")
 
 
 def scan_parquet_identifiers(path: Path, table: str) -> CheckOutcome:
@@ -142,10 +136,10 @@ def scan_parquet_identifiers(path: Path, table: str) -> CheckOutcome:
     check_specs=[
         dg.AssetCheckSpec(
             "k_anonymous_per_person",
-            asset="anonymised_episodes",
+            asset="anonymised_persons",
             blocking=True,
-            description="Every combination of published quasi-identifiers holds at least k "
-            "distinct persons (Great Expectations custom expectation).",
+            description="Every combination of the published quasi-identifiers (the whole "
+            "person-level record, episode signature included) holds at least k persons.",
         ),
         *[
             dg.AssetCheckSpec(
@@ -161,11 +155,9 @@ def scan_parquet_identifiers(path: Path, table: str) -> CheckOutcome:
 def anonymised_tables(
     context: dg.AssetExecutionContext, staging_db: StagingDatabase, release: ReleaseConfig
 ):
-    """Generalise and suppress the pseudonymised layer into the release candidate."""
+    """Anonymise the pseudonymised layer into the release candidate."""
     timer = StepTimer()
-
     config = release.config()
-    # every entity but the Bridge scores (derived in DuckDB below)
     tables = {
         e: staging_db.read("pseudonymised", e) for e in schema.ENTITIES if e != "bridge_scores"
     }
@@ -181,33 +173,55 @@ def anonymised_tables(
             if has
             else pl.Series("person_pseudonym", [], dtype=pl.String)
         )
+        scored = con.execute(
+            "select distinct episode_pseudonym from pseudonymised.bridge_scores"
+        ).pl()["episode_pseudonym"]
     timer.lap("read")
-    # A fresh, unpublished seed per release: surrogate ids cannot be linked across releases.
+    # A fresh, unpublished seed per release: ids and order cannot be linked across releases.
     result = anonymise_release(
         tables,
         config=config,
         release_seed=secrets.randbits(62),
         exclude_person_pseudonyms=excluded,
-        leave_out=("bridge_scores",),
+        scored_episodes=scored,
     )
     del tables
     timer.lap("anonymise")
-    assert result.episode_keys is not None
     folder = release.clear_candidate()
     scores_path = folder / "bridge_scores.parquet"
+    keys = result.steward["trajectory_keys"]
     with staging_db.connect(read_only=True) as con:
         n_scores = write_bridge_scores(
-            con, result.episode_keys, config, scores_path, spill=release.spill_dir()
+            con,
+            keys.select(
+                "episode_pseudonym", "trajectory_id", "organisation", "intake_year", "start_date"
+            ),
+            config,
+            scores_path,
+            spill=release.spill_dir(),
         )
     timer.lap("bridge_scores")
     summary = result.summary()
     summary["rows"]["bridge_scores"] = n_scores
-    release.write_candidate(result.tables, {**summary, "config": config.as_dict()}, clear=False)
+    steward = {
+        "population": result.steward["population"],
+        "population_goals": result.steward["population_goals"],
+        # only the latest trajectory's unit matters to the tables; no pseudonym leaves here
+        "population_trajectories": keys.filter(pl.col("unit_id").is_not_null()).select(
+            "trajectory_id", "unit_id"
+        ),
+        "area_parents": result.steward["area_parents"],
+    }
+    release.write_candidate(
+        {**result.tables, **{f"{STEWARD_PREFIX}{n}": df for n, df in steward.items()}},
+        {**summary, "config": config.as_dict()},
+        clear=False,
+    )
     timer.lap("write")
     context.log.info(f"anonymised: {json.dumps({k: summary[k] for k in ('k_achieved', 'node')})}")
-    episodes = result.tables["episodes"]
-    qis = [q for q in config.quasi_identifiers if q in episodes.columns]
-    k_outcome = expect_k_anonymous_classes(episodes, qis, "person_id", config.k)
+    persons = result.tables["persons"]
+    qis = [q for q in config.quasi_identifiers if q in persons.columns]
+    k_outcome = expect_k_anonymous_classes(persons, qis, "person_id", config.k)
     identifiers = {
         t: check_no_direct_identifiers({f"anonymised_{t}": df}, allow_pc6=False)
         for t, df in result.tables.items()
@@ -218,25 +232,29 @@ def anonymised_tables(
     risk = summary["risk"]
     for t in ANONYMISED_TABLES:
         meta: dict[str, dg.RawMetadataValue] = {"rows": summary["rows"].get(t, 0)}
-        if t == "episodes":
+        if t in DETAIL_IDS:
+            meta["episodes_withheld"] = summary["detail_episodes_withheld"].get(t, 0)
+        if t == "persons":
             meta |= {
                 "k": summary["k"],
                 "k_achieved": summary["k_achieved"],
                 "persons_suppressed": summary["suppressed_persons"],
-                "node": summary["node"],
-                "loss": summary["metrics"].get("loss"),
-                "max_risk": risk.get("prosecutor_max"),
-                "avg_risk": risk.get("prosecutor_avg"),
-                "classes": summary["classes"],
-                "levels": markdown_table(
+                "recoding_passes": len(summary["passes"]),
+                "loss": round(summary["loss"], 4),
+                "max_risk": round(risk.get("prosecutor_max", 0.0), 4),
+                "avg_risk": round(risk.get("prosecutor_avg", 0.0), 4),
+                "classes": risk.get("classes"),
+                "insider_withheld_cells": sum(summary["insider_withheld_cells"].values()),
+                "generalisation": markdown_table(
                     pl.DataFrame(
-                        {
-                            "attribute": list(summary["levels"]),
-                            "level": list(summary["levels"].values()),
-                        }
+                        [
+                            {"attribute": q, "level": lv, "share": round(share, 4)}
+                            for q, levels in summary["generalisation"].items()
+                            for lv, share in levels.items()
+                        ]
                     )
                 ),
-                "class_sizes": class_size_chart(episodes, qis, "person_id"),
+                "class_sizes": class_size_chart(persons, qis),
                 "summary": dg.MetadataValue.json(summary),
                 "timings": dg.MetadataValue.json(timer.timings),
             }
@@ -249,6 +267,6 @@ def anonymised_tables(
                 ),
             )
         ]
-        if t == "episodes":
-            checks.append(check_result("anonymised_episodes", "k_anonymous_per_person", k_outcome))
+        if t == "persons":
+            checks.append(check_result("anonymised_persons", "k_anonymous_per_person", k_outcome))
         yield dg.MaterializeResult(asset_key=f"anonymised_{t}", metadata=meta, check_results=checks)

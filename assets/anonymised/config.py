@@ -24,11 +24,12 @@ QUASI_IDENTIFIERS: tuple[str, ...] = (
     "household_type",
     "children_band",
     "nationality_group",
-    "organisation",
-    "programme",
-    "intake_period",
+    "intake_year",
+    "episodes",
 )
-"""Every quasi-identifier the research record can carry (in lattice order)."""
+"""Every quasi-identifier of the person-level record (in lattice order): what an acquaintance
+may know (docs/threat-model.md). ``episodes`` is the person's whole episode signature
+(organisations, programmes, intake years, end reasons, duration bands)."""
 
 SENSITIVE_ATTRIBUTES: tuple[str, ...] = ("debt_band", "health_flag", "justice_flag")
 """Sensitive attributes of the research record; each may get an l-diversity requirement."""
@@ -49,10 +50,14 @@ DROPPED_COLUMNS: tuple[str, ...] = (
     "net_monthly_eur",
     "value_num",
     "objects_to_research",
+    "outcome",
 )
 """Input columns never copied to the research database as they are (dates become bucketed
 months since intake, amounts become bands, pseudonyms become release-specific integers)."""
 
+
+TABLE_AREA_LEVELS: dict[str, int] = {"wijk": 1, "stadsdeel": 2}
+"""Area levels the protected tables can count at -> their column in ``area.csv``."""
 
 METRICS: tuple[str, ...] = ("loss", "discernibility", "aecs", "non_uniform_entropy", "precision")
 """Names of the engine's quality metrics (``anonymise.metrics``)."""
@@ -80,6 +85,9 @@ class AnonymisationConfig:
     l_diversity
         Sensitive attribute -> ``l`` of distinct-l-diversity (0 or absent: published without
         requirement). Default: distinct-2-diversity on ``debt_band``.
+    max_share
+        Yes/no flag -> the largest share of "ja" among a class's recorded values (group
+        disclosure; default 0.9 for ``health_flag`` and ``justice_flag``).
     l_diversity_ignores_unknown
         When true (default), ``onbekend`` (the organisation does not record the attribute) is not
         a sensitive value: a class needs ``l`` distinct *recorded* values, or no recorded value at
@@ -102,6 +110,18 @@ class AnonymisationConfig:
         ``aecs``, ``non_uniform_entropy`` or ``precision``.
     area_division_year
         Year of the area division in ``area.csv``; published with the data.
+    recoding_passes
+        Passes of local recoding (``anonymise.recode``): the persons a node suppresses are
+        re-anonymised at a coarser node, up to this many passes; 1 = full-domain only.
+    insider_protection
+        Withhold sensitive values an organisation's insider knows until no insider can single
+        a record out (``anonymise.linkage.protect_known_values``).
+    max_levels
+        QI -> the highest hierarchy level the first (global) node may use (ARX's maximum
+        generalisation level); local recoding coarsens only the persons that node cannot
+        publish. Default: the intake year stays a year (trends need it).
+    table_area_level
+        Area level of the protected tables (``wijk`` or ``stadsdeel``, with gemeente totals).
     """
 
     k: int = 5
@@ -109,6 +129,9 @@ class AnonymisationConfig:
     local_suppression: bool = False
     quasi_identifiers: tuple[str, ...] = QUASI_IDENTIFIERS
     l_diversity: Mapping[str, int] = field(default_factory=lambda: {"debt_band": 2})
+    max_share: Mapping[str, float] = field(
+        default_factory=lambda: {"health_flag": 0.9, "justice_flag": 0.9}
+    )
     l_diversity_ignores_unknown: bool = True
     publish_sensitive: tuple[str, ...] = SENSITIVE_ATTRIBUTES
     dropped_columns: tuple[str, ...] = DROPPED_COLUMNS
@@ -118,6 +141,10 @@ class AnonymisationConfig:
     hierarchy_files: Mapping[str, str] = field(default_factory=lambda: {"area": "area.csv"})
     metric: str = "loss"
     area_division_year: int = AREA_DIVISION_YEAR
+    recoding_passes: int = 8
+    insider_protection: bool = True
+    max_levels: Mapping[str, int] = field(default_factory=lambda: {"intake_year": 0})
+    table_area_level: str = "stadsdeel"
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -149,6 +176,21 @@ class AnonymisationConfig:
         if not b or b[0] != 0 or b != sorted(set(b)):
             raise ConfigError(
                 f"anonymisation.month_buckets must start at 0 and increase strictly, got {b}."
+            )
+        for name, share in self.max_share.items():
+            if name not in ("health_flag", "justice_flag") or not 0.0 < share <= 1.0:
+                raise ConfigError(
+                    f"anonymisation.max_share.{name}: a flag (health_flag, justice_flag) and a "
+                    "share in (0, 1]."
+                )
+        bad_levels = set(self.max_levels) - set(self.quasi_identifiers)
+        if bad_levels:
+            raise ConfigError(f"anonymisation.max_levels: not a QI: {sorted(bad_levels)}.")
+        if self.recoding_passes < 1:
+            raise ConfigError("anonymisation.recoding_passes must be at least 1.")
+        if self.table_area_level not in TABLE_AREA_LEVELS:
+            raise ConfigError(
+                f"anonymisation.table_area_level: choose from {list(TABLE_AREA_LEVELS)}."
             )
         if self.metric not in METRICS:
             raise ConfigError(f"anonymisation.metric: unknown metric {self.metric!r}.")
@@ -189,21 +231,28 @@ class AnonymisationConfig:
                 value = tuple(
                     int(v) if key in ("month_buckets", "age_widths") else str(v) for v in value
                 )
-            elif key in ("l_diversity", "hierarchy_files"):
+            elif key == "max_share":
+                if not isinstance(value, Mapping):
+                    raise ConfigError("anonymisation.max_share must be a table.")
+                value = {str(a): float(v) for a, v in value.items()}
+            elif key in ("l_diversity", "hierarchy_files", "max_levels"):
                 if not isinstance(value, Mapping):
                     raise ConfigError(f"anonymisation.{key} must be a table.")
                 value = {
-                    str(a): (int(v) if key == "l_diversity" else str(v)) for a, v in value.items()
+                    str(a): (str(v) if key == "hierarchy_files" else int(v))
+                    for a, v in value.items()
                 }
                 if key == "hierarchy_files":
                     value = {"area": "area.csv", **value}
-            elif key in ("k", "max_age", "area_division_year"):
+            elif key in ("k", "max_age", "area_division_year", "recoding_passes"):
                 value = int(value)
             elif key == "suppression_limit":
                 value = float(value)
-            elif key in ("local_suppression", "l_diversity_ignores_unknown") and not isinstance(
-                value, bool
-            ):
+            elif key in (
+                "local_suppression",
+                "l_diversity_ignores_unknown",
+                "insider_protection",
+            ) and not isinstance(value, bool):
                 raise ConfigError(f"anonymisation.{key} must be true or false.")
             kwargs[key] = value
         return cls(**kwargs)

@@ -21,15 +21,16 @@ import polars as pl
 
 from anonymise.pseudonym import pseudonymise
 from assets.governance.requests import match_requests, read_requests
+from assets.governance.resource import GovernanceConfig
 from assets.governance.retention import RetentionPolicy, expired_persons
 from assets.pseudonymised.transform import PERSON_DOMAIN
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
 from pipelines.checks import check_result
-from pipelines.governance import GovernanceConfig
 from pipelines.metadata import markdown_table
 from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, temp_table_keyed_like
+from pipelines.sql import AUDIT_DDL, transaction
 from quality.access import check_private_files
 from quality.outcome import CheckOutcome
 
@@ -47,10 +48,6 @@ RAW_PERSON_KEYS: dict[tuple[str, str], tuple[str, str]] = {
 }
 """Which raw column holds the person's source id (or, for Aalsmeer, the household case id)."""
 
-AUDIT_DDL = (
-    "create table if not exists meta.audit_log (logged_at timestamp, actor varchar, "
-    "action varchar, run_id varchar, parameters json, counts json)"
-)
 REQUEST_LOG_DDL = (
     "create table if not exists meta.request_log (reference varchar, request varchar, "
     "received_on date, processed_at timestamp, run_id varchar, persons_matched bigint, "
@@ -190,9 +187,8 @@ def governance_step(
     The rows are deleted all the same (invisible to every query, gone from the next rebuild).
     """
     con.execute("set max_vacuum_tasks = 0")  # also when called on a plain connection
-    con.execute("begin transaction")
-    try:
-        summary = _governance_step(
+    with transaction(con):
+        return _governance_step(
             con,
             policy=policy,
             requests=requests,
@@ -201,11 +197,6 @@ def governance_step(
             organisations=organisations,
             run_id=run_id,
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return summary
 
 
 def _governance_step(

@@ -1,15 +1,16 @@
-"""Protected aggregate tables of a release, built from the anonymised frames.
+"""Protected aggregate tables of a release, counted from the whole population.
 
-Every count is a number of distinct persons. To keep the tables additive (a margin is the sum of
-its cells, which the suppression model and its audit rely on) each person falls in exactly one
-cell of a table: their **most recent episode** (latest ``intake_period``, then highest
-``episode_id``) gives their area, intake year, organisation, programme and end reason, and per
-Bridge domain their **latest measurement** in that episode gives their level. A person has several
-domains, so each domain is its own table (measure ``…:<domain>``) in the one :class:`TableSet` of
-the release; the published mart stacks them with a ``domain`` column.
-
-Granularity is chosen so that suppression stays sane: area at gemeente level (or wijk under its
-gemeente, :attr:`AggregateConfig.area_level`), period = intake year.
+The tables are **not** built from the anonymised microdata: the anonymised step hands over, per
+person of the population (everyone not excluded), the coordinates of their **most recent
+episode** (area at the configured level below the gemeente, intake year, organisation,
+programme, end reason) under a release-specific random unit id, the goals reached in it, and the
+key of its Bridge trajectory; per Bridge domain the **latest measurement** of that trajectory
+gives the level. Each person falls in exactly one cell of a table, so the tables stay additive
+(a margin is the sum of its cells, which the suppression model and its audit rely on). A person
+has several domains, so each domain is its own table (measure ``…:<domain>``) in the one
+:class:`TableSet` of the release; the published mart stacks them with a ``domain`` column.
+Cell suppression protects them (threshold, group disclosure on the sensitive dimension,
+secondary suppression audited by the attacker's LPs).
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ from anonymise.tables import (
     frequency_table,
     protect,
 )
+from assets.staging.schema import UNKNOWN
 
-UNKNOWN = "onbekend"
-"""Code of a missing or locally suppressed ('*') coordinate."""
 LEVELS = ("1", "2", "3", "4", "5")
 
 BRIDGE_LEVELS = "mart_bridge_levels_by_area_period"
@@ -53,11 +53,13 @@ class AggregateConfig:
     """
 
     threshold: int = 10
-    area_level: Literal["gemeente", "wijk"] = "gemeente"
+    area_level: Literal["gemeente", "wijk"] = "wijk"
+    """``wijk``: the area one level below the gemeente (wijk or stadsdeel, whatever the
+    population's area codes are), with the gemeente as its total; ``gemeente``: gemeenten only."""
     area_parents: Mapping[str, str] = field(default_factory=dict)
     method: Literal["milp", "heuristic", "auto"] = "auto"
-    cost: Literal["unity", "value", "log"] = "unity"
-    time_limit: float = 60.0
+    cost: Literal["unity", "value", "log"] = "value"
+    time_limit: float = 10.0
     max_suppressed_share: float | None = None
     rules: PrimaryRules | None = None
     # Group disclosure is about the sensitive variable of each table (everyone in a cell at one
@@ -163,16 +165,6 @@ def _area_leaf(config: AggregateConfig) -> tuple[pl.Expr, dict[str, str]]:
     return expr.alias("area"), hierarchy
 
 
-def _year(col: str) -> pl.Expr:
-    period = pl.col(col).cast(pl.String)
-    year = period.str.extract(r"^(\d{4})(?:[-_ ]?[HQMhqm]\d{1,2})?$", 1)
-    return (
-        pl.when(period.is_null() | (period == "*"))
-        .then(pl.lit(UNKNOWN))
-        .otherwise(pl.coalesce(year, period))
-    )
-
-
 def _known(col: str) -> pl.Expr:
     v = pl.col(col).cast(pl.String)
     return pl.when(v.is_null() | (v == "*")).then(pl.lit(UNKNOWN)).otherwise(v).alias(col)
@@ -193,64 +185,11 @@ def _has_rows(frame: Frame | None) -> bool:
     return frame.height > 0
 
 
-def latest_episodes(
-    persons: pl.DataFrame, config: AggregateConfig, scores: Frame | None = None
-) -> pl.DataFrame:
-    """One row per person: their most recent episode with its aggregate coordinates.
-
-    Ties are broken on content only (every published attribute, then an order-free hash of the
-    episode's Bridge scores), never on the release's random surrogate ids: two releases of the
-    same data must publish the same cells, or their difference would disclose something. The
-    scores' hash is computed only for the episodes that tie on every attribute (it decides
-    nothing elsewhere), so the scores (a frame, or a lazy scan of a large file) are read once.
-    """
-    area, _ = _area_leaf(config)
-    content = [c for c in persons.columns if c not in ("person_id", "episode_id")]
-    ranked = persons.lazy()
-    tied = (
-        persons.lazy()
-        .filter(pl.len().over(["person_id", "intake_period", *content]) > 1)
-        .select("episode_id")
-        .collect()["episode_id"]
-    )
-    if scores is not None and tied.len():
-        score_cols = [c for c in _columns(scores) if c not in ("person_id", "episode_id")]
-        fingerprint = (
-            scores.lazy()
-            .filter(pl.col("episode_id").is_in(tied.implode()))
-            .select("episode_id", pl.struct(score_cols).hash(seed=11).alias("_h"))
-            .group_by("episode_id")
-            .agg(pl.col("_h").sum().alias("_scores_hash"))
-        )
-        ranked = ranked.join(fingerprint, on="episode_id", how="left")
-        content.append("_scores_hash")
-    # only persons with several episodes need ranking; the rest have their one episode
-    several = pl.len().over("person_id") > 1
-    ranked = pl.concat(
-        [
-            ranked.filter(~several),
-            ranked.filter(several)
-            .sort(["person_id", "intake_period", *content], nulls_last=False)
-            .group_by("person_id", maintain_order=True)
-            .last(),
-        ],
-        how="diagonal_relaxed",
-    ).sort("person_id")
-    return ranked.select(
-        "person_id",
-        "episode_id",
-        area,
-        _year("intake_period").alias("intake_year"),
-        _known("organisation"),
-        _known("programme"),
-        _known("end_reason"),
-    ).collect()
-
-
 def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
-    """Per person and domain, the level of their latest measurement in their latest episode
-    (highest ``measurement_no``, then ``months_since_intake``, then ``level``; a missing value
-    ranks lowest), with the person's coordinates.
+    """Per unit and domain, the level of the latest measurement of the unit's latest trajectory
+    (``latest``: ``trajectory_id``, ``unit_id`` and the coordinates; highest ``measurement_no``,
+    then ``months_since_intake``, then ``level``; a missing value ranks lowest), with the unit's
+    coordinates.
 
     The three are packed into one integer and its maximum taken per group: one pass, no sort.
     Each is a 16-bit integer (a strict cast: anything larger fails loudly), shifted to 1..2**16
@@ -262,19 +201,18 @@ def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
         v = (pl.col(col).cast(pl.Int16, strict=True).cast(pl.Int64) + shift + 1).fill_null(0)
         key = key * (1 << bits) + v
     level = pl.col("_k") % (1 << bits) - shift - 1
-    # an episode id belongs to one person, and each person has one latest episode: filtering
-    # on the episode alone and grouping per episode is the same as per (person, episode)
+    # a trajectory belongs to one unit, and each unit has at most one latest trajectory
     return (
         scores.lazy()
-        .filter(pl.col("episode_id").is_in(latest["episode_id"].implode()))
-        .group_by(["episode_id", "domain"])
+        .filter(pl.col("trajectory_id").is_in(latest["trajectory_id"].implode()))
+        .group_by(["trajectory_id", "domain"])
         .agg(key.max().alias("_k"))
-        .join(latest.lazy(), on="episode_id")
+        .join(latest.lazy(), on="trajectory_id")
         .select(
-            "person_id",
+            "unit_id",
             "domain",
             pl.when(pl.col("_k") % (1 << bits) > 0).then(level.cast(pl.String)).alias("level"),
-            *[c for c in latest.columns if c not in ("person_id", "episode_id")],
+            *[c for c in latest.columns if c not in ("unit_id", "trajectory_id")],
         )
         # the streaming engine: the same rows (their order means nothing here), a few times
         # faster on the tens of millions of scores than the in-memory group-by and join
@@ -285,46 +223,54 @@ def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
 def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableSet | None:
     """The linked frequency tables of a release (``None`` when there is nobody to count).
 
-    ``frames["persons"]`` is a frame; the scores and goals may be lazy (e.g. scans of the
-    release candidate's files), and are then read without being held in memory whole.
+    ``frames``: ``population`` (one row per unit: ``unit_id``, ``area``, ``intake_year``,
+    ``organisation``, ``programme``, ``end_reason``), and optionally ``population_goals``
+    (``unit_id``, ``domain``, ``goal_reached``), ``population_trajectories`` (``trajectory_id``,
+    ``unit_id`` of each unit's latest trajectory) with ``bridge_scores`` (the published scores,
+    possibly a lazy scan of the candidate's file, read without being held in memory whole).
     """
-    persons = frames["persons"]
-    assert isinstance(persons, pl.DataFrame)
-    if persons.height == 0:
+    pop = frames["population"]
+    assert isinstance(pop, pl.DataFrame)
+    if pop.height == 0:
         return None
-    scores = frames.get("bridge_scores")
-    if not _has_rows(scores):
-        scores = None
-    latest = latest_episodes(persons, config, scores)
-    _, area_h = _area_leaf(config)
+    area, area_h = _area_leaf(config)
+    latest = pop.select(
+        "unit_id",
+        area,
+        _known("intake_year"),
+        _known("organisation"),
+        _known("programme"),
+        _known("end_reason"),
+    )
     hier_area = {"area": area_h} if area_h else {}
     level_h = {lv: TOTAL for lv in LEVELS}
     tables = []
-    if scores is not None:
-        # only the coordinates the Bridge tables count on travel with the ~8 rows per person
-        last = _latest_levels(scores, latest.select("person_id", "episode_id", *BRIDGE_DIMS))
+    scores, traj = frames.get("bridge_scores"), frames.get("population_trajectories")
+    if _has_rows(scores) and _has_rows(traj):
+        assert scores is not None and traj is not None
+        keys = (
+            traj.lazy()
+            .join(latest.lazy().select("unit_id", *BRIDGE_DIMS), on="unit_id", how="inner")
+            .collect()
+        )
+        last = _latest_levels(scores, keys)
         for domain in sorted(last["domain"].unique().to_list()):
             tables.append(
                 frequency_table(
                     last.lazy().filter(pl.col("domain") == domain),
                     dims=[*BRIDGE_DIMS, "level"],
                     hierarchies={**hier_area, "level": level_h},
-                    person_column="person_id",
+                    person_column="unit_id",
                     name=f"{BRIDGE_LEVELS}:{domain}",
                     measure=f"persons_latest_level:{domain}",
                 )
             )
-    goals = frames.get("goals")
+    goals = frames.get("population_goals")
     if _has_rows(goals):
         assert goals is not None
         reached = (
             goals.lazy()
-            .join(latest.lazy(), on=["person_id", "episode_id"], how="inner")
-            .group_by(["person_id", "domain", "area"])
-            .agg(pl.col("achieved").fill_null(False).any().alias("reached"))
-            .with_columns(
-                goal_reached=pl.when(pl.col("reached")).then(pl.lit("ja")).otherwise(pl.lit("nee"))
-            )
+            .join(latest.lazy().select("unit_id", "area"), on="unit_id", how="inner")
             .collect()
         )
         for domain in sorted(reached["domain"].unique().to_list()):
@@ -333,7 +279,7 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
                     reached.lazy().filter(pl.col("domain") == domain),
                     dims=["area", "goal_reached"],
                     hierarchies=hier_area or None,
-                    person_column="person_id",
+                    person_column="unit_id",
                     name=f"{GOALS_REACHED}:{domain}",
                     measure=f"persons_goal_reached:{domain}",
                 )
@@ -342,7 +288,7 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
         frequency_table(
             latest.lazy(),
             dims=["organisation", "programme", "end_reason"],
-            person_column="person_id",
+            person_column="unit_id",
             name=OUTCOMES,
             measure="persons_by_end_reason",
         )

@@ -9,7 +9,7 @@ or suppressed, and the attacker's-LP audit of secondary suppression over all lin
 earlier releases. A failing check vetoes the swap: the previous release stays.
 
 The microdata go from the candidate's Parquet files into research.duckdb through DuckDB alone;
-Python holds only the episodes and goals (for the aggregates), never the Bridge scores.
+Python holds only the population coordinates (for the aggregates), never the Bridge scores.
 """
 
 import datetime as dt
@@ -21,6 +21,9 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
+from assets.anonymised.assets import STEWARD_PREFIX
+from assets.anonymised.release import DETAIL_IDS, PUBLISHED
+from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import AggregateConfig, protect_aggregates
 from assets.marts.build import (
     ReleaseInfo,
@@ -29,10 +32,10 @@ from assets.marts.build import (
     new_release_id,
 )
 from assets.marts.catalogue import CATALOGUE, asset_description
-from assets.marts.ledger import DuckDBLedger
+from assets.marts.ledger import DuckDBLedger, MicrodataHistory
+from assets.marts.over_time import apply_over_time, release_specs
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer
-from pipelines.release import ReleaseConfig
 from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.suites.marts import (
@@ -43,15 +46,9 @@ from quality.suites.marts import (
 
 MICRODATA = [n for n, d in CATALOGUE.items() if d.kind == "microdata"]
 AGGREGATES = [n for n, d in CATALOGUE.items() if d.kind == "aggregate"]
-ANONYMISED_DEPS = [
-    "anonymised_persons",
-    "anonymised_episodes",
-    "anonymised_bridge_scores",
-    "anonymised_goals",
-    "anonymised_case_problems",
-    "anonymised_income_sources",
-    "anonymised_outcomes",
-]
+ANONYMISED_DEPS = [f"anonymised_{t}" for t in PUBLISHED]
+ID_COLUMNS = frozenset({"person_id", *DETAIL_IDS.values()})
+"""Release-specific random ids: left out of the snapshot fingerprint."""
 
 
 def privacy_checks(
@@ -101,12 +98,12 @@ def _row_hash_sum(frame: pl.DataFrame | Path) -> int:
     slice (or, when polars' reader would type a column differently from Arrow's, one row
     group) at a time."""
     if isinstance(frame, pl.DataFrame):
-        cols = [c for c in frame.columns if c not in ("person_id", "episode_id")]
+        cols = [c for c in frame.columns if c not in ID_COLUMNS]
         if not cols or not frame.height:
             return 0
         return int(frame.select(cols).hash_rows(seed=7).sum())
     arrow_schema = pq.read_schema(frame)
-    cols = [c for c in arrow_schema.names if c not in ("person_id", "episode_id")]
+    cols = [c for c in arrow_schema.names if c not in ID_COLUMNS]
     if not cols:
         return 0
     total = 0
@@ -147,6 +144,19 @@ CHECK_NAMES = {
     "mart_persons": ["no_identifier_like_values", "k_anonymous_per_person"],
     **{t: ["cells_protected", "suppression_audit"] for t in AGGREGATES},
 }
+CHECK_DESCRIPTIONS = {
+    "no_identifier_like_values": "No column named like an identifier and no value that looks "
+    "like a BSN, e-mail, phone number, postcode + house number, date or free text (every "
+    "distinct value of the finished file scanned). Blocks the release.",
+    "k_anonymous_per_person": "Every combination of the published quasi-identifiers of "
+    "mart_persons (the acquaintance's whole record, episode signature included) holds at least "
+    "k persons, counted in the finished file. Blocks the release.",
+    "cells_protected": "Every published count is at least the threshold or suppressed (NULL "
+    "with is_suppressed). Blocks the release.",
+    "suppression_audit": "The attacker's linear programs over all linked tables (and earlier "
+    "releases of the same data) cannot narrow any suppressed cell below its protection "
+    "interval, which reaches the threshold. Blocks the release.",
+}
 
 
 @dg.multi_asset(
@@ -158,7 +168,9 @@ CHECK_NAMES = {
     ],
     group_name="marts",
     check_specs=[
-        dg.AssetCheckSpec(check, asset=table, blocking=True)
+        dg.AssetCheckSpec(
+            check, asset=table, blocking=True, description=CHECK_DESCRIPTIONS[check]
+        )
         for table, checks in CHECK_NAMES.items()
         for check in checks
     ],
@@ -172,29 +184,66 @@ def mart_tables(
     """Protect the aggregates, build research.duckdb, check it, and swap it in."""
     timer = StepTimer()
 
-    files = release.candidate_files()
+    candidate = release.candidate_files()
     summary = release.read_summary()
     config = release.config()
-    episodes = pl.read_parquet(files["episodes"])  # the QI record, one row per episode
-    # mart sources: the candidate's files (DuckDB reads them); mart_persons is the QI record
-    sources: dict[str, pl.DataFrame | Path] = {**files, "persons": files["episodes"]}
+    # published microdata (DuckDB reads the files) and the steward-only population frames
+    sources: dict[str, pl.DataFrame | Path] = {
+        n: p for n, p in candidate.items() if not n.startswith(STEWARD_PREFIX)
+    }
+    steward = {
+        n.removeprefix(STEWARD_PREFIX): p
+        for n, p in candidate.items()
+        if n.startswith(STEWARD_PREFIX)
+    }
     release_id = new_release_id(dt.datetime.now(dt.UTC), context.run.run_id)
+    # Microdata over time: a class that changed by fewer than k units since analysts last saw
+    # it is held back (assets.marts.over_time), so two releases' difference isolates nobody.
+    history = MicrodataHistory(staging_db.path)
+    previous = history.latest()
+    specs = release_specs(
+        {n: pl.read_parquet_schema(p).names() for n, p in sources.items() if isinstance(p, Path)},
+        config.quasi_identifiers,
+        config.publish_sensitive,
+    )
+    states: dict[str, pl.DataFrame] = {}
+    held_back: dict[str, int] = {}
+    for name, spec in specs.items():
+        path = sources[name]
+        assert isinstance(path, Path)
+        outcome = apply_over_time(pl.scan_parquet(path), spec, previous.get(name), config.k)
+        states[name] = outcome.state
+        held_back[name] = outcome.held.len()
+        if outcome.held.len():
+            if name == "bridge_scores":  # tens of millions of rows: streamed to a file
+                kept = release.spill_dir() / "bridge_scores.parquet"
+                outcome.frame.sink_parquet(kept)
+                sources[name] = kept
+            else:
+                sources[name] = outcome.frame.collect()
+    timer.lap("over_time")
     # Earlier releases are linked into the suppression model and its audit when they describe
     # the same population (same data snapshot). A release on changed data starts a new ledger
     # series: cell identities do not carry over when the people behind them changed, and the
     # differencing of snapshots (new arrivals) is not something cell suppression can model.
     ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(sources)}")
     timer.lap("read_and_snapshot")
-    agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {"persons": episodes}
-    if "bridge_scores" in files:
-        agg_frames["bridge_scores"] = pl.scan_parquet(files["bridge_scores"])
-    if "goals" in files:
-        agg_frames["goals"] = pl.read_parquet(files["goals"])
-    agg_config = AggregateConfig(threshold=release.threshold)
+    agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {
+        n: pl.read_parquet(steward[n])
+        for n in ("population", "population_goals", "population_trajectories")
+        if n in steward
+    }
+    if "bridge_scores" in sources:
+        agg_frames["bridge_scores"] = pl.scan_parquet(sources["bridge_scores"])
+    parents = pl.read_parquet(steward["area_parents"]) if "area_parents" in steward else None
+    agg_config = AggregateConfig(
+        threshold=release.threshold,
+        area_parents=dict(parents.iter_rows()) if parents is not None else {},
+    )
     aggregates = protect_aggregates(
         agg_frames, config=agg_config, release_id=release_id, ledger=ledger
     )
-    del agg_frames, episodes
+    del agg_frames
     timer.lap("aggregates")
     outcomes: dict[tuple[str, str], CheckOutcome] = {}
 
@@ -233,6 +282,8 @@ def mart_tables(
             previous=target if target.exists() else None,
             validate_before_swap=validate,
             steward_ledger=ledger,
+            on_publish=lambda: history.record(release_id, states),
+            on_discard=lambda: history.discard(release_id),
         )
     except ReleaseVetoedError as exc:
         vetoed = list(exc.reasons)
@@ -261,6 +312,7 @@ def mart_tables(
                 "max_risk": info.max_risk,
                 "avg_risk": info.avg_risk,
                 "loss": info.information_loss,
+                "classes_held_back": dg.MetadataValue.json(held_back),
                 "primary_cells": aggregates.n_primary,
                 "secondary_cells": aggregates.n_secondary,
                 "timings": dg.MetadataValue.json(timer.timings),

@@ -41,8 +41,9 @@ Validator = Callable[[Path], Sequence[str]]
 MEMORY_LIMIT = "4GB"
 """Memory DuckDB may use while building the research database before it spills."""
 
-UNORDERED_MARTS = frozenset({"mart_bridge_scores"})
-"""Marts whose candidate rows are in no particular order (DuckDB derives them in parallel)."""
+UNORDERED_MARTS: frozenset[str] = frozenset()
+"""Marts whose candidate rows are in no particular order. None: every mart keeps its file's
+order, which is its random id's (the threat model's row-order attack)."""
 
 MAX_CODES = 4096
 """String columns with at most this many distinct values are shipped to DuckDB as integer codes."""
@@ -329,7 +330,9 @@ def _copy_previous(con: duckdb.DuckDBPyConnection, previous: Path, release_id: s
                 "select table_name from duckdb_tables() where database_name = 'prev'"
             ).fetchall()
         }
-        for t in ("release_ledger", "meta_release"):
+        # only the release register: earlier releases' cells stay in the steward's ledger (a
+        # file that shipped them all would let anyone difference every release from one file)
+        for t in ("meta_release",):
             if t not in tables:
                 continue
             dup = con.execute(
@@ -394,6 +397,8 @@ def build_research_database(
     previous: Path | None = None,
     validate_before_swap: Validator | None = None,
     steward_ledger: Ledger | None = None,
+    on_publish: Callable[[], None] | None = None,
+    on_discard: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Build the research database of ``release`` and swap it in atomically at ``target``.
 
@@ -405,7 +410,9 @@ def build_research_database(
     carried over. ``validate_before_swap`` gets the finished temporary file and may return
     reasons to refuse it (:class:`ReleaseVetoedError`). ``steward_ledger`` (the steward's
     :class:`~assets.marts.ledger.DuckDBLedger`) records the release's true cells after the veto
-    point and just before the swap, and is discarded again if the swap itself fails.
+    point and just before the swap, and is discarded again if the swap itself fails;
+    ``on_publish`` and ``on_discard`` do the same for other steward records (the microdata
+    history).
     """
     t_start = time.perf_counter()
     target = Path(target)
@@ -510,8 +517,7 @@ def build_research_database(
             con.execute("checkpoint")
         finally:
             con.close()
-        os.chmod(tmp, 0o644)
-        _fsync(tmp)
+        _fsync(tmp)  # still 0600 (born under the steward's umask 077): unchecked, private
         step("checkpoint", t0)
 
         if validate_before_swap is not None:
@@ -523,12 +529,18 @@ def build_research_database(
         if steward_ledger is not None and aggregates is not None:
             aggregates.record_release(steward_ledger)
             recorded = True
+        if on_publish is not None:
+            on_publish()
+            recorded = True
+        os.chmod(tmp, 0o644)  # readable by analysts only now: checked, just before the swap
         os.replace(tmp, target)
         _fsync(target.parent, directory=True)
     except BaseException:
         _remove(tmp)
         if recorded and hasattr(steward_ledger, "discard"):
             steward_ledger.discard(release.release_id)  # type: ignore[union-attr]
+        if recorded and on_discard is not None:
+            on_discard()
         raise
     return BuildReport(
         path=target,

@@ -40,12 +40,18 @@ class TableDoc:
 
 
 _PERSON_ID = (
-    "Anonymised person number, valid only within this release (re-drawn every release; never a "
-    "BSN, client number or pseudonym)."
+    "Anonymised person number, valid only within this release (a random permutation re-drawn "
+    "every release; never a BSN, client number or pseudonym). Appears in mart_persons only: no "
+    "other table can be joined to a person."
 )
-_EPISODE_ID = (
-    "Anonymised support-episode (trajectory) number, valid only within this release; joins to "
-    "mart_persons.episode_id."
+_OWN_ID = (
+    "Random number of one support episode in this table only, re-drawn every release. It joins "
+    "to no other table: the detail cannot be tied to a person's record (threat model)."
+)
+_ORG_DETAIL = "Organisation that recorded the detail."
+_YEAR_DETAIL = (
+    "Calendar year of the episode's intake; '*' where fewer than k episodes of the "
+    "organisation share the year."
 )
 _QI = "Quasi-identifier, generalised for k-anonymity ('*' = locally suppressed)."
 _DOMAIN = (
@@ -53,7 +59,7 @@ _DOMAIN = (
     "spaargeld, diploma, netto_inkomen."
 )
 _PERSONS_AGG = (
-    "Number of distinct persons in the cell; NULL when the cell is suppressed (shown as '<10' in "
+    "Number of distinct persons in the cell; NULL when the cell is suppressed (shown as '×' in "
     "reports; a suppressed cell may be small or may be hidden to protect another cell). "
     "Combinations without any person are not listed, so every published count is at least the "
     "threshold."
@@ -63,10 +69,11 @@ _SUPPRESSED = (
     "suppression protecting another cell); the count is then NULL."
 )
 _AREA_AGG = (
-    "Area of residence at intake at the level configured for aggregates (gemeente, or wijk under "
-    "its gemeente); 'Totaal' = all areas; 'onbekend' = area suppressed in the microdata."
+    "Area of residence (of the most recent episode) at the level configured for the tables "
+    "(stadsdeel/kern or wijk) with its gemeente as the total above it; 'Totaal' = all areas; "
+    "'onbekend' = no known postcode. Counted from the whole population, not the microdata."
 )
-_YEAR_AGG = "Calendar year of the intake (from intake_period); 'Totaal' = all years."
+_YEAR_AGG = "Calendar year of the most recent episode's intake; 'Totaal' = all years."
 
 CATALOGUE: dict[str, TableDoc] = {
     t.name: t
@@ -74,82 +81,87 @@ CATALOGUE: dict[str, TableDoc] = {
         TableDoc(
             name="mart_persons",
             source="persons",
-            grain="one row per anonymised person per support episode",
+            grain="one row per anonymised person",
             description=(
-                "Participants (deelnemers) of the poverty programmes with their generalised "
-                "characteristics at intake and how their episode ended. k-anonymous at person "
-                "level on the quasi-identifiers (age, gender, area, household, children, "
-                "nationality group, organisation, programme, intake period)."
+                "Participants (deelnemers) of the poverty programmes: everything an acquaintance "
+                "may know about them (age, gender, area and household at intake, intake year, "
+                "and every support episode: organisation, programme, year, end reason, duration "
+                "band), generalised per person so that every combination holds at least k "
+                "persons (rare persons are generalised further, not the whole column), with the "
+                "sensitive attributes debt, health and justice (l-diverse per class; '*' where "
+                "an organisation's own staff could otherwise recognise a participant by them)."
             ),
             columns={
                 "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
-                "age_at_intake": f"Age in years at intake, as a band. {_QI}",
+                "age_at_intake": f"Age in years at the first intake, as a band. {_QI}",
                 "gender": f"Gender as registered. {_QI}",
-                "area": f"Area of residence at intake (wijk, stadsdeel or gemeente). {_QI}",
+                "area": f"Area of residence at intake (PC4, wijk, stadsdeel or gemeente). {_QI}",
                 "household_type": f"Household type (huishoudtype) at intake. {_QI}",
                 "children_band": f"Number of children in the household, as a band. {_QI}",
                 "nationality_group": f"Nationality/residence group. {_QI}",
-                "organisation": f"Organisation that ran the episode. {_QI}",
-                "programme": f"Programme or process of the episode (e.g. kansrijk). {_QI}",
-                "intake_period": f"Period of intake (year, half-year or quarter). {_QI}",
-                "end_reason": (
-                    "How the episode ended: completed, refused, aborted, no_support, or ongoing."
+                "intake_year": f"Calendar year of the first intake (or a block of years). {_QI}",
+                "episodes": (
+                    "The person's support episodes, ' + '-separated, at the level the release "
+                    "could publish: 'organisation/programme/year/end reason/duration band' per "
+                    "episode, or without year and duration, or organisation/programme, or the "
+                    "organisations, or their number ('1 organisatie', '2+ organisaties'). "
+                    f"{_QI}"
                 ),
-                "outcome": "Organisation-specific outcome code of the episode (NULL if none).",
                 "area_division_year": "Year of the municipal area division (wijk boundaries) "
                 "that `area` refers to.",
-                "debt_band": "Debt at intake in euros, as a band (0, 1-999, 1000-4999, "
-                "5000-14999, 15000-49999, 50000+); 'onbekend' where not recorded. Sensitive: "
-                "l-diverse within each class.",
-                "health_flag": "Health problem registered in the case (ja/nee; 'onbekend' where "
-                "the organisation does not record it). Sensitive.",
-                "justice_flag": "Justice involvement registered (ja/nee/onbekend). Sensitive.",
-                "duration_months": "Duration of an ended episode in whole months, as the lower "
-                "bound of its bucket (0, 3, 6, 9, 12, 18, 24, 36 = 36 or more). NULL while the "
-                "episode is ongoing (end_reason 'ongoing'): a duration up to the release date "
-                "would give away the intake date, which is generalised as a quasi-identifier. For "
-                "follow-up of ongoing episodes use the latest months_since_intake in "
-                "mart_bridge_scores as a lower bound.",
+                "debt_band": "First recorded debt in euros, as a band (0, 1-999, 1000-4999, "
+                "5000-14999, 15000-49999, 50000+); 'onbekend' where not recorded, '*' withheld. "
+                "Sensitive: at least 2 distinct recorded bands per class.",
+                "health_flag": "Health problem registered in any case (ja/nee; 'onbekend' where "
+                "no organisation records it; '*' withheld). Sensitive: 'ja' at most 90 % of a "
+                "class's recorded values.",
+                "justice_flag": "Justice involvement registered (ja/nee/onbekend/'*'). Sensitive, "
+                "as health_flag.",
             },
         ),
         TableDoc(
             name="mart_bridge_scores",
             source="bridge_scores",
-            grain="one row per person per episode per Bridge domain per measurement",
+            grain="one row per trajectory (episode) per measurement per Bridge domain",
             description=(
                 "Bridge to Self-Sufficiency (Brug naar Zelfredzaamheid) scores: the level, 1 "
-                "(crisis) to 5 (self-sufficient), per life domain at each measurement. Calendar "
-                "dates are replaced by months since intake."
+                "(crisis) to 5 (self-sufficient), per life domain at each measurement of a "
+                "trajectory. A trajectory has its own random id and only organisation and intake "
+                "year beside it: it cannot be joined to mart_persons or to goals. Calendar "
+                "dates are replaced by months since intake. Covers every participant not "
+                "excluded (also those withheld from mart_persons)."
             ),
             columns={
-                "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
-                "domain": _DOMAIN,
-                "level": "Bridge level 1 (crisis) to 5 (self-sufficient).",
+                "trajectory_id": _OWN_ID,
+                "organisation": _ORG_DETAIL,
+                "intake_year": _YEAR_DETAIL,
+                "measurement_no": (
+                    "Sequence number of the measurement within the trajectory (1 = first "
+                    "measurement, usually at intake)."
+                ),
                 "months_since_intake": (
                     "Months between intake and the measurement, bucketed (lower bound of the "
                     "bucket, in months)."
                 ),
-                "measurement_no": (
-                    "Sequence number of the measurement within the episode and domain (1 = first "
-                    "measurement, usually at intake)."
-                ),
+                "domain": _DOMAIN,
+                "level": "Bridge level 1 (crisis) to 5 (self-sufficient).",
             },
         ),
         TableDoc(
             name="mart_goals",
             source="goals",
-            grain="one row per goal (doel) of a person in an episode",
+            grain="one row per goal (doel) of an episode",
             description=(
                 "Goals from the goal-action plans (Mijn Doel-Actieplan), per Bridge domain, with "
-                "the participant's confidence and whether and when the goal was achieved. Goal "
-                "texts are never copied."
+                "the participant's confidence and whether and when the goal was achieved; own "
+                "random id per episode (not joinable to persons or trajectories). Goal texts are "
+                "never copied."
             ),
             renames={"achieved": "is_achieved"},
             columns={
-                "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
+                "goal_profile_id": _OWN_ID,
+                "organisation": _ORG_DETAIL,
+                "intake_year": _YEAR_DETAIL,
                 "domain": _DOMAIN,
                 "confidence_band": (
                     "Participant's confidence (1-10) that the goal will be reached, as a band."
@@ -165,14 +177,16 @@ CATALOGUE: dict[str, TableDoc] = {
         TableDoc(
             name="mart_case_problems",
             source="case_problems",
-            grain="one row per problem area registered for a person in an episode",
+            grain="one row per problem area registered in an episode",
             description=(
                 "Problem areas and municipal processes a case is involved in (schulden, "
-                "gezondheid, huisvesting, …), as coded by the organisation."
+                "gezondheid, huisvesting, …), as coded by the organisation; own random id per "
+                "episode (not joinable to persons or other tables)."
             ),
             columns={
-                "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
+                "problem_profile_id": _OWN_ID,
+                "organisation": _ORG_DETAIL,
+                "intake_year": _YEAR_DETAIL,
                 "problem": "Problem area or process code (e.g. schulden, beschermingsbewind).",
                 "status": "Status of the problem in the case (aangemeld, lopend, afgerond) or "
                 "NULL.",
@@ -181,11 +195,13 @@ CATALOGUE: dict[str, TableDoc] = {
         TableDoc(
             name="mart_income_sources",
             source="income_sources",
-            grain="one row per income source of a person in an episode",
-            description="Sources of household income registered in the episode.",
+            grain="one row per income source registered in an episode",
+            description="Sources of household income registered in an episode; own random id "
+            "per episode (not joinable to persons or other tables).",
             columns={
-                "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
+                "income_profile_id": _OWN_ID,
+                "organisation": _ORG_DETAIL,
+                "intake_year": _YEAR_DETAIL,
                 "income_source": "Income source code (e.g. loon, bijstand, toeslagen, geen).",
                 "net_monthly_band": "Net monthly amount in euros, as a band; NULL if unknown.",
             },
@@ -196,12 +212,13 @@ CATALOGUE: dict[str, TableDoc] = {
             grain="one row per episode per outcome measure",
             description=(
                 "Organisation-specific outcome measures of an episode (e.g. "
-                "breakthrough_reached, arrears_resolved), coded; join to mart_persons on "
-                "episode_id for the episode's characteristics."
+                "breakthrough_reached, arrears_resolved), coded; own random id per episode (not "
+                "joinable to persons or other tables)."
             ),
             columns={
-                "person_id": _PERSON_ID,
-                "episode_id": _EPISODE_ID,
+                "outcome_profile_id": _OWN_ID,
+                "organisation": _ORG_DETAIL,
+                "intake_year": _YEAR_DETAIL,
                 "measure": "Name of the outcome measure (snake_case, organisation code list).",
                 "value_flag": "Yes/no measures (e.g. breakthrough_reached): true/false; NULL for "
                 "amounts.",
@@ -311,26 +328,28 @@ CATALOGUE: dict[str, TableDoc] = {
                     "the key; reveals nothing about it)."
                 ),
                 "k_achieved": "Smallest equivalence class (persons) of the microdata: the k met.",
-                "persons_suppressed": "Persons removed from the microdata by record suppression.",
+                "persons_suppressed": "Persons withheld from mart_persons (after local recoding).",
                 "cells_suppressed_primary": (
                     "Aggregate cells suppressed because they are sensitive (e.g. under threshold)."
                 ),
                 "cells_suppressed_secondary": (
                     "Aggregate cells suppressed to protect sensitive cells against differencing."
                 ),
-                "max_risk": "Highest re-identification risk (prosecutor model) of any record, 0-1.",
+                "max_risk": "Highest re-identification risk (prosecutor model) of any record of "
+                "mart_persons over all its quasi-identifiers (the acquaintance's record), 0-1.",
                 "avg_risk": "Average re-identification risk (prosecutor model), 0-1.",
-                "information_loss": "Information loss of the generalisation (Loss metric), 0-1.",
+                "information_loss": "Information loss of the generalisation (ARX Loss, cell by "
+                "cell over the locally recoded record, withheld persons counting 1), 0-1.",
             },
         ),
         TableDoc(
             name="release_ledger",
             kind="meta",
-            grain="one row per published aggregate cell per release (earlier releases kept)",
+            grain="one row per published aggregate cell of this release",
             description=(
-                "Every aggregate cell ever published, per release, as published: the value, or "
-                "NULL when it was suppressed. Lets analysts compare releases; the protection of "
-                "each new release takes all earlier published cells into account."
+                "Every aggregate cell of this release as published: the value, or NULL when it "
+                "was suppressed. Earlier releases' cells stay in the steward's ledger, where the "
+                "protection of each new release takes them into account."
             ),
             columns={
                 "release_id": "Release that published the cell.",

@@ -178,3 +178,89 @@ class DuckDBLedger:
     def equations(self, before_release: str | None = None) -> pl.DataFrame:
         """Equations of every release recorded before ``before_release`` (all when ``None``)."""
         return self._before("equations", EQUATION_SCHEMA, before_release)
+
+
+class MicrodataHistory:
+    """What analysts last saw of each microdata class, per release (steward only).
+
+    One table ``<schema>.microdata_state`` in the steward's database: per release and published
+    table, every class's multiset of unit digests (:mod:`assets.marts.over_time`) — digests of
+    published content only, no pseudonym, no true value. Unlike the cell ledger it spans every
+    data snapshot of the population: it is what the next release is compared with.
+    """
+
+    def __init__(self, database: Path | str, *, schema: str = "release_history") -> None:
+        if not schema.isidentifier():
+            raise ValueError(f"schema {schema!r} is not a plain identifier")
+        self.database = Path(database)
+        self.schema = schema
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(str(self.database))
+        try:
+            con.execute(f"create schema if not exists {self.schema}")
+            con.execute(
+                f"create table if not exists {self.schema}.microdata_state (release_id varchar, "
+                "seq bigint, table_name varchar, class_key varchar, digest ubigint)"
+            )
+            yield con
+        finally:
+            con.close()
+
+    def latest(self) -> dict[str, pl.DataFrame]:
+        """The newest recorded release's state per table (empty when there is none)."""
+        s = self.schema
+        with self._connect() as con:
+            df = con.execute(
+                f"select table_name, class_key, digest from {s}.microdata_state "
+                f"where seq = (select max(seq) from {s}.microdata_state)"
+            ).pl()
+        return {
+            t: part.drop("table_name").cast({"digest": pl.UInt64})
+            for (t,), part in df.partition_by("table_name", as_dict=True).items()
+        }
+
+    def record(self, release_id: str, states: dict[str, pl.DataFrame]) -> None:
+        """Store the state analysts have after ``release_id`` (one transaction)."""
+        frame = (
+            pl.concat(
+                [
+                    st.select(
+                        pl.lit(t).alias("table_name"),
+                        "class_key",
+                        pl.col("digest").cast(pl.UInt64),
+                    )
+                    for t, st in states.items()
+                ],
+                how="vertical_relaxed",
+            )
+            if states
+            else pl.DataFrame(
+                schema={"table_name": pl.String, "class_key": pl.String, "digest": pl.UInt64}
+            )
+        )
+        s = self.schema
+        with self._connect() as con:
+            con.execute("begin")
+            try:
+                seq = con.execute(
+                    f"select coalesce(max(seq), 0) + 1 from {s}.microdata_state"
+                ).fetchone()[0]
+                con.register("__state", frame.to_arrow())
+                con.execute(
+                    f"insert into {s}.microdata_state select ?, ?, table_name, class_key, digest "
+                    "from __state",
+                    [release_id, seq],
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+
+    def discard(self, release_id: str) -> None:
+        """Forget a release that was recorded but not published."""
+        with self._connect() as con:
+            con.execute(
+                f"delete from {self.schema}.microdata_state where release_id = ?", [release_id]
+            )

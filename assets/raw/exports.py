@@ -8,15 +8,17 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from assets.raw.csvtext import DEFECT
 from assets.raw.reader import SOURCE_FILE, RawExport, read_export
+from assets.raw.suite import validate_raw
 from assets.staging.adapters.base import ExportSpec
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase, write_frame
+from pipelines.sql import transaction
 from quality.gx_runtime import prewarm
 from quality.outcome import CheckOutcome
 from quality.privacy import FREE_TEXT, IDENTIFIER_COLUMN
-from quality.suites.raw import validate_raw
 
 MANIFEST_TABLE = "manifest"
 
@@ -83,15 +85,9 @@ def write_raw(staging_db: StagingDatabase, organisation: str, export: str, raw: 
     """
     files = raw.manifest.get_column("source_file").to_list()
     enums = {**code_columns(raw.data), **({SOURCE_FILE: files} if files else {})}
-    with staging_db.connect() as con:
-        con.execute("begin transaction")
-        try:
-            write_frame(con, "raw", raw_table(organisation, export), raw.data, enums=enums)
-            _record_manifest(con, organisation, export, raw.manifest)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    with staging_db.connect() as con, transaction(con):
+        write_frame(con, "raw", raw_table(organisation, export), raw.data, enums=enums)
+        _record_manifest(con, organisation, export, raw.manifest)
 
 
 CODE_COLUMN_VALUES = 1_000
@@ -110,7 +106,8 @@ def code_columns(df: pl.DataFrame, limit: int = CODE_COLUMN_VALUES) -> dict[str,
     probe = df.head(_PROBE_ROWS)
     out: dict[str, list[str]] = {}
     for column, dtype in df.schema.items():
-        if column == SOURCE_FILE or dtype != pl.String or IDENTIFIER_COLUMN.search(column):
+        lineage = column in (SOURCE_FILE, DEFECT)
+        if lineage or dtype != pl.String or IDENTIFIER_COLUMN.search(column):
             continue
         if probe.get_column(column).n_unique() > min(limit, max(probe.height // 10, 50)):
             continue  # ids, names, free text

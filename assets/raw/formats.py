@@ -5,7 +5,7 @@ full, ordered column list of the export's header as the organisation delivers it
 column by column in ``assets/raw/FORMATS.md``). This is the one place those lists are written:
 
 * the synthetic generator (``synthetic/``) writes its files with exactly these headers;
-* the raw expectation suites (``quality/suites/raw.py``) require exactly these columns;
+* the raw expectation suites (``assets/raw/suite.py``) require exactly these columns;
 * each adapter (``assets/staging/adapters/``) reads this list minus the columns it never loads
   (names, contact details, free text …), stated with :func:`columns_read`.
 

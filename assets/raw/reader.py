@@ -7,12 +7,14 @@ that would not parse is still in the raw table and its row can be quarantined wi
 from __future__ import annotations
 
 import hashlib
-import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from assets.raw.csvtext import CsvError, decode, parse_text
 from assets.staging.adapters.base import ExportSpec
 
 SOURCE_FILE = "_source_file"
@@ -42,33 +44,24 @@ class RawExport:
 
 
 def read_file(path: Path, spec: ExportSpec, *, relative_to: Path) -> tuple[pl.DataFrame, dict]:
-    """Read one delimited file as text columns; returns the frame and its manifest row."""
-    raw = path.read_bytes()
+    """Read one delimited file as text columns; returns the frame and its manifest row.
+
+    Only a regular file is read (opened without following a symlink, checked before reading,
+    so a FIFO cannot hang the run). A record with another field count than the header is kept,
+    marked ``field_count`` in ``_defect`` (:mod:`assets.raw.csvtext`), for staging to
+    quarantine. Errors name the file, the line and the rule, never a value.
+    """
     rel = path.relative_to(relative_to).as_posix()
+    raw = read_regular_file(path, rel)
     try:
-        text = raw.decode(spec.encoding)  # validates the encoding; errors name the byte
-    except UnicodeDecodeError as exc:
+        text = decode(raw, spec.encoding, rel)
+        parsed = parse_text(text, spec.separator, rel)
+    except CsvError as exc:
         raise LandingFileError(
-            f"{rel}: byte {exc.start} is not valid {spec.encoding}; the export specification "
-            f"'{spec.name}' says the file is {spec.encoding}-encoded."
+            f"{exc}; check the file against the export specification '{spec.name}' "
+            "(assets/raw/FORMATS.md)."
         ) from None
-    # polars reads UTF-8 bytes; a non-UTF-8 export is transcoded once, in memory.
-    data = raw if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else text.encode()
-    data = data.removeprefix("\ufeff".encode())  # byte-order mark from spreadsheet software
-    try:
-        df = pl.read_csv(
-            io.BytesIO(data),
-            separator=spec.separator,
-            infer_schema=False,
-            empty_string_is_null=True,  # an empty field is a missing value
-            quote_char='"',
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise LandingFileError(
-            f"{rel}: cannot be read as '{spec.separator}'-separated text "
-            f"({type(exc).__name__}); check the export specification '{spec.name}'."
-        ) from None
-    df = df.with_columns(
+    df = parsed.data.with_columns(
         pl.lit(rel).alias(SOURCE_FILE),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW),
     )
@@ -83,9 +76,37 @@ def read_file(path: Path, spec: ExportSpec, *, relative_to: Path) -> tuple[pl.Da
     return df, manifest
 
 
+def read_regular_file(path: Path, label: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO, device or folder);
+    otherwise a :class:`LandingFileError` naming ``label``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        kind = "a symbolic link" if path.is_symlink() else "not readable"
+        raise LandingFileError(
+            f"{label}: {kind} ({type(exc).__name__}); only regular files inside the landing "
+            "folder are read (rule not_a_regular_file)."
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+        raise LandingFileError(
+            f"{label}: is {kind}, not a regular file; only regular files inside the landing "
+            "folder are read (rule not_a_regular_file)."
+        )
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
+
+
 def read_export(landing: Path, organisation: str, spec: ExportSpec) -> RawExport:
     """Read every file of ``spec`` in ``landing/<organisation>/`` (sorted by name)."""
     folder = landing / organisation
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise LandingFileError(
+            f"{organisation}/: the organisation's landing folder is not a folder inside the "
+            "landing root (a symbolic link or a file); rule not_a_regular_file."
+        )
     files = sorted(folder.glob(spec.pattern)) if folder.is_dir() else []
     if not files and spec.required:
         raise LandingFileError(

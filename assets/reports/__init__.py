@@ -6,8 +6,8 @@ WeasyPrint PDF), ``verify`` (the report check), ``build`` (the whole build, no D
 ``assets`` (the Dagster asset ``report_policy`` with its blocking check).
 
 Wiring (``pipelines/definitions.py``): add ``*report_assets`` to the assets, ``*report_checks``
-to ``asset_checks``, and ``REPORT_RESOURCE_KEY: report_settings(settings)`` to the resources;
-``report_selection`` selects the report and its check for a job.
+to ``asset_checks``, and ``REPORT_RESOURCE_KEY: ReportSettings(...)`` (from the deployment's
+settings) to the resources; ``report_selection`` selects the report and its check for a job.
 """
 
 import dagster as dg
@@ -20,7 +20,6 @@ from assets.reports.assets import (
     ReportSettings,
     report_only_published_cells,
     report_policy,
-    report_settings,
 )
 from assets.reports.build import ReportBuild, build_report
 from assets.reports.content import ReportError, read_report_content
@@ -50,5 +49,4 @@ __all__ = [
     "report_only_published_cells",
     "report_policy",
     "report_selection",
-    "report_settings",
 ]

@@ -19,7 +19,6 @@ from assets.reports.build import HTML_NAME, ReportBuild, build_report, report_di
 from assets.reports.content import ReportError, newest_release
 from assets.reports.verify import check_report_file
 from pipelines.checks import check_result
-from pipelines.settings import Settings
 from quality.outcome import CheckOutcome
 
 REPORT_ASSET = "report_policy"
@@ -39,7 +38,7 @@ class ReportSettings(dg.ConfigurableResource):
     reports_dir: str
     processing_register: list[dict[str, str]] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
-    threshold: int = 10
+    threshold: int  # [tables] threshold (its default lives in pipelines.settings)
 
     def build(self) -> ReportBuild:
         """Build the report of the newest release."""
@@ -67,17 +66,6 @@ class ReportSettings(dg.ConfigurableResource):
             return check_report_file(self.html_path(), self.research_db, threshold=self.threshold)
         except ReportError as exc:
             return CheckOutcome(False, f"The report cannot be verified: {exc}")
-
-
-def report_settings(settings: Settings) -> ReportSettings:
-    """The report resource of a deployment: reports under ``<data_dir>/reports``."""
-    return ReportSettings(
-        research_db=str(settings.paths.research_db),
-        reports_dir=str(settings.paths.data_dir / "reports"),
-        processing_register=[dict(e) for e in settings.register],
-        organisations=list(settings.organisations),
-        threshold=settings.threshold,
-    )
 
 
 @dg.asset(

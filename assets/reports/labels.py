@@ -11,8 +11,7 @@ import datetime as dt
 import re
 
 from anonymise.tables import TOTAL
-from assets.marts.aggregates import UNKNOWN
-from assets.staging.schema import DOMAINS, END_REASONS, ORGANISATIONS
+from assets.staging.schema import DOMAINS, END_REASONS, ORGANISATIONS, UNKNOWN
 
 DOMAIN_LABELS: dict[str, str] = {
     "wonen": "Wonen",

@@ -8,13 +8,14 @@ check proves per file: raw rows = staged + quarantined + removed duplicates + wi
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 import dagster as dg
 import duckdb
 import polars as pl
 
+from assets.raw.csvtext import DEFECT, FIELD_COUNT
 from assets.raw.exports import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, conservation
@@ -26,12 +27,12 @@ from assets.staging.adapters.common import (
     repeated,
     row_hash,
 )
+from assets.staging.suite import StagingValidation
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase, read_frame, write_frame
 from quality.conservation import check_conservation
 from quality.outcome import CheckOutcome
-from quality.suites.staging import StagingValidation
 
 ENTITY_DESCRIPTIONS: dict[str, str] = {
     "persons": "One row per person per organisation (canonical person; BSN still present).",
@@ -57,7 +58,10 @@ def run_adapters(
     tables: dict[str, list[pl.DataFrame]] = {e: [] for e in schema.ENTITIES}
     quarantine, balance = [], []
     for org, raw in raw_by_org.items():
-        result = adapters[org].adapt(raw)
+        clean, defects = split_defects(org, raw)
+        result = adapters[org].adapt(clean)
+        if defects.height:
+            result = replace(result, quarantine=pl.concat([defects, result.quarantine]))
         for entity, df in result.tables.items():
             tables[entity].append(schema.conform(df, schema.ENTITIES[entity]))
         quarantine.append(schema.conform(result.quarantine, schema.QUARANTINE))
@@ -68,6 +72,41 @@ def run_adapters(
     q = pl.concat(quarantine) if quarantine else schema.empty(schema.QUARANTINE)
     b = pl.concat(balance, how="diagonal_relaxed") if balance else pl.DataFrame()
     return union, q, b
+
+
+DEFECT_DETAIL = {
+    FIELD_COUNT: "the row has another number of fields than the header (a truncated row or a "
+    "separator inside an unquoted field); its columns cannot be told apart"
+}
+"""Rules the raw reader marks in ``_defect`` -> detail sentence (no values)."""
+
+
+def split_defects(
+    organisation: str, raw: Mapping[str, pl.DataFrame]
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Raw frames without the rows the reader marked in ``_defect`` (ragged rows), and those
+    rows as QUARANTINE rows (entity: the export's name; they never reach an adapter, whose
+    columns they would fill with shifted values)."""
+    clean: dict[str, pl.DataFrame] = {}
+    parts = []
+    for export, df in raw.items():
+        if DEFECT not in df.columns:
+            clean[export] = df
+            continue
+        bad = pl.col(DEFECT).is_not_null()
+        parts.append(
+            df.filter(bad).select(
+                pl.lit(organisation).alias("organisation"),
+                pl.col(SOURCE_FILE).alias("source_file"),
+                pl.col(SOURCE_ROW).alias("source_row"),
+                pl.lit(export).alias("entity"),
+                pl.col(DEFECT).alias("rule"),
+                pl.col(DEFECT).replace_strict(DEFECT_DETAIL, default="").alias("detail"),
+            )
+        )
+        clean[export] = df.filter(~bad).drop(DEFECT)
+    q = pl.concat(parts) if parts else schema.empty(schema.QUARANTINE)
+    return clean, schema.conform(q, schema.QUARANTINE)
 
 
 _REST_HASH = "_rest_hash"
@@ -90,7 +129,8 @@ def read_raw_export(
     """
     table = f'raw."{raw_table(organisation, spec.name)}"'
     present = [r[0] for r in con.execute(f"describe {table}").fetchall()]
-    data = [c for c in present if c not in (SOURCE_FILE, SOURCE_ROW)]
+    data = [c for c in present if c not in (SOURCE_FILE, SOURCE_ROW, DEFECT)]
+    lineage = [SOURCE_FILE, SOURCE_ROW, *([DEFECT] if DEFECT in present else [])]
     wanted = data if spec.columns is None else list(spec.columns)
     missing = [c for c in wanted if c not in data]
     if missing and data:
@@ -101,9 +141,7 @@ def read_raw_export(
     read = [c for c in wanted if c in data]
     rest = [c for c in data if c not in read]
     rest_hash = f", hash({_quoted(rest)}) as {_REST_HASH}" if rest else ""
-    df = read_frame(
-        con, f"select {_quoted([*read, SOURCE_FILE, SOURCE_ROW])}{rest_hash} from {table}"
-    )
+    df = read_frame(con, f"select {_quoted([*read, *lineage])}{rest_hash} from {table}")
     key = [SOURCE_FILE, *read, *([_REST_HASH] if rest else [])]
     maybe = repeated(df.select(row_hash(key)).to_series())
     duplicates = pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64})

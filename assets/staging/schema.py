@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import polars as pl
 
+from assets.raw.formats import BRIDGE_DOMAINS
+
 ORGANISATIONS: tuple[str, ...] = ("groningen", "zuidplas", "aalsmeer", "hengelo", "breda")
 """Organisation codes, also the landing sub-folder names."""
 
-DOMAINS: tuple[str, ...] = (
-    "wonen",
-    "gezin",
-    "gezondheid",
-    "sociaal_netwerk",
-    "schulden",
-    "spaargeld",
-    "diploma",
-    "netto_inkomen",
-)
-"""The eight Bridge life domains (leefgebieden), in the instrument's order."""
+DOMAINS: tuple[str, ...] = BRIDGE_DOMAINS
+"""The eight Bridge life domains (leefgebieden), in the instrument's order: the canonical codes
+are the column names of Groningen's measurement export (written once, in the export contract)."""
+
+UNKNOWN = "onbekend"
+"""The published code of a value an organisation did not record (anonymised records, marts,
+report labels); staging itself keeps such values null."""
 
 GENDERS: tuple[str, ...] = ("man", "vrouw", "anders")
 END_REASONS: tuple[str, ...] = ("completed", "refused", "aborted", "no_support", "ongoing")
@@ -207,4 +205,18 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     missing = [c for c in schema if c not in df.columns]
     if missing:
         raise ValueError(f"frame lacks canonical column(s) {missing}")
-    return df.select([pl.col(c).cast(t, strict=True) for c, t in schema.items()])
+    try:
+        return df.select([pl.col(c).cast(t, strict=True) for c, t in schema.items()])
+    except pl.exceptions.PolarsError as exc:
+        # polars' cast error lists the values that did not fit: not passed on. An adapter
+        # bounds every number it parses, so this is a bug, not dirt in an export.
+        bad = [
+            c
+            for c, t in schema.items()
+            if df.select(pl.col(c).cast(t, strict=False)).null_count().item()
+            != df.get_column(c).null_count()
+        ]
+        raise ValueError(
+            f"column(s) {bad} do not fit the canonical types ({type(exc).__name__}); "
+            "an adapter let through a value it should have quarantined."
+        ) from None

@@ -1,4 +1,7 @@
-"""Great Expectations suites per layer: ``raw``, ``staging`` and (privacy blocks for) ``marts``.
+"""Great Expectations suites shared across layers: the privacy blocks for ``marts``.
+
+The raw and staging suites live beside the contracts they check (``assets.raw.suite``,
+``assets.staging.suite``).
 
 Importing these modules is cheap: GX is imported on first validation, by ``quality.gx_runtime``.
 """

@@ -508,14 +508,25 @@ def expect_cells_protected(
     )
     from quality.gx_runtime import gxe, validate_frame
 
+    smallest = df.filter(~flag).select(value.min()).item() if df.height else None
     extra: dict[str, Any] = {
         "value_column": value_column,
         "suppressed_column": suppressed_column,
         "threshold": threshold,
         "cells": df.height,
         "suppressed": int(df.select(flag.sum()).item() or 0),
+        "smallest_published": smallest,
     }
     expectation = gxe().ExpectColumnValuesToBeInSet(
         column=PROTECTED, value_set=[True], meta={"rule": "published_or_suppressed"}
     )
-    return validate_frame(frame, [expectation], name=name, extra=extra)
+    outcome = validate_frame(frame, [expectation], name=name, extra=extra)
+    if outcome.passed:
+        # say what was checked, with its figures, instead of "all 1 expectation(s) met"
+        return CheckOutcome(
+            True,
+            f"{df.height} cells: {extra['suppressed']} suppressed, every published count at "
+            f"least {threshold} (smallest published: {smallest}).",
+            outcome.details,
+        )
+    return outcome

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anonymise import k_anonymise
+from anonymise.encode import _sorted_inverse
 from anonymise.hierarchy import Hierarchy
-from anonymise.search import _dense_classes, _sorted_inverse, group_codes
+from anonymise.search import _dense_classes, group_codes
 
 
 def _reference(gen: np.ndarray, cards, weight: np.ndarray):

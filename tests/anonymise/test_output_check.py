@@ -40,9 +40,9 @@ def test_rejects_a_cell_of_three() -> None:
 
 
 def test_a_clean_table_may_leave() -> None:
-    t = pl.DataFrame({"wijk": ["A", "B"], "level": [1, 2], "n": [12, 15]})
+    t = pl.DataFrame({"wijk": ["A", "A", "B", "B"], "level": [1, 2, 1, 2], "n": [12, 11, 10, 15]})
     d = check_output(t, rules=NO_GROUP)
-    assert d.may_leave and d.table["n"].to_list() == [12, 15]
+    assert d.may_leave and d.table["n"].to_list() == [12, 11, 10, 15]
     assert "MAY LEAVE" in d.summary()
 
 
@@ -184,7 +184,75 @@ def test_notes_beside_a_result_are_not_dimensions_and_blanks_are_explained() -> 
     ).with_columns(pl.col("reason").cast(pl.String))
     d = check_output(t, rules=NO_GROUP, count="n")
     assert d.may_leave and [
-        c for c in d.cells.columns if c not in ("row", "suppressed", "reason")
+        c for c in d.cells.columns if c not in ("row", "suppressed", "reason", "implicit")
     ] == ["band"]
     with pytest.raises(ValueError, match=r"missing values .*row 1.*true counts"):
         check_output(t.with_columns(n=pl.Series([25, None, 30])), rules=NO_GROUP, count="n")
+
+
+def test_implicit_zeros_are_checked_like_written_ones() -> None:
+    """A GROUP BY leaves the empty combination out; the decision must not depend on that."""
+    written = pl.DataFrame(
+        {"wijk": ["A", "A", "B", "B"], "gezond": ["ja", "nee", "ja", "nee"], "n": [25, 0, 14, 30]}
+    )
+    grouped = written.filter(pl.col("n") > 0)  # what `group by wijk, gezond` returns
+    rules = OutputRules(group_dims=("gezond",))
+    a, b = check_output(written, rules=rules), check_output(grouped, rules=rules)
+    assert not a.may_leave and not b.may_leave, "the absent zero would have let it leave"
+    key = ["wijk", "gezond", "suppressed", "reason"]
+    assert a.cells.select(key).sort(key[:2]).equals(b.cells.select(key).sort(key[:2]))
+    # the completed row is part of what may leave, as a secret cell
+    out = b.published().sort("wijk", "gezond")
+    assert out["n"].to_list() == ["×", "×", "14", "30"]
+    assert b.cells.filter(pl.col("implicit"))["reason"].to_list() == ["primary:zero"]
+    assert "empty cell the table left out" in b.summary()
+    # positive control: without completing the grid nothing in the submitted rows is flagged
+    control = check_output(grouped, rules=OutputRules(zeros_disclosive=False, group_share=None))
+    assert control.may_leave
+
+
+def test_code_lists_complete_levels_the_table_never_saw() -> None:
+    t = pl.DataFrame({"eindreden": ["afgerond", "afgebroken"], "aantal": [40, 12]})
+    d = check_output(t, levels={"eindreden": ["afgerond", "afgebroken", "geweigerd"]})
+    row = d.cells.filter(pl.col("eindreden") == "geweigerd")
+    assert row["implicit"].to_list() == [True] and row["reason"].to_list() == ["primary:zero"]
+    assert d.record["implicit_rows"] == 1 and d.record["levels_from_code_lists"] == ["eindreden"]
+    plain = check_output(t, rules=OutputRules(group_share=None))
+    assert plain.may_leave  # without the code list the level is unknown
+
+
+def test_group_disclosure_on_a_line_with_one_category() -> None:
+    """Everyone in the table has the same health flag: a line of one category is 100 %."""
+    t = pl.DataFrame({"wijk": ["A", "B"], "gezondheid": ["ja", "ja"], "personen": [25, 30]})
+    d = check_output(t, rules=OutputRules(group_dims=("gezondheid",)))
+    assert d.cells["reason"].to_list() == ["primary:group", "primary:group"]
+    control = check_output(t, rules=OutputRules(group_dims=("wijk",)))
+    assert control.may_leave  # lines over wijk hold 25 of 55 and 30 of 55
+
+
+def test_group_dims_keep_a_large_cell_of_a_one_dimensional_table() -> None:
+    t = pl.DataFrame({"gemeente": ["groningen", "breda"], "aantal": [3914, 3]})
+    every_line = check_output(t)
+    assert every_line.cells["suppressed"].to_list() == [True, True]  # the issue's case
+    release = check_output(t, rules=OutputRules(group_dims=("level", "goal_reached")))
+    assert release.cells["reason"].to_list() == [None, "primary:threshold"]
+    assert release.published()["aantal"].to_list() == ["3914", "×"]
+
+
+def test_dutch_count_names_and_a_hint_when_none_is_found() -> None:
+    for name in ("aantal", "Personen", "N"):
+        t = pl.DataFrame({"wijk": ["A", "B"], name: [25, 30]})
+        assert check_output(t, rules=NO_GROUP).may_leave
+    with pytest.raises(ValueError, match=r"no count column found .*--count COLUMN"):
+        check_output(pl.DataFrame({"wijk": ["A"], "mensen": [25]}))
+
+
+def test_cbs_notation_never_writes_less_than() -> None:
+    t = pl.DataFrame(
+        {"wijk": ["A", "B", "C", "D"], "n": [12, 3, 0, 15], "pct": [40.0, 10, 0, None]}
+    )
+    d = check_output(t, rules=OutputRules(zeros_disclosive=False, group_share=None))
+    out = d.published()
+    assert out["n"].to_list() == ["12", "×", "–", "15"]
+    assert out["pct"].to_list() == ["40.0", "×", "–", "."]
+    assert "<" not in out.write_csv() + d.summary()

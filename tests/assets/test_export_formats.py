@@ -14,8 +14,8 @@ import pytest
 
 import synthetic
 from assets.raw.formats import FORMATS, columns_read, export_columns
+from assets.raw.suite import RAW_SPECS
 from assets.staging.adapters import ADAPTERS
-from quality.suites.raw import RAW_SPECS
 
 EVERY = object()
 """Marks an export the adapter reads no column of (only counted per file)."""

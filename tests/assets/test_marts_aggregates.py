@@ -1,77 +1,84 @@
-"""Protected aggregates: counts of distinct persons, every published count safe, audited."""
+"""Protected aggregates, counted from the population coordinates (not the microdata): counts of
+distinct persons at their latest episode and latest measurement, every published count safe,
+audited, and independent of the release's random ids."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import polars as pl
 import pytest
 
+from assets.anonymised.record import population_coordinates
 from assets.marts.aggregates import (
     AGGREGATE_TABLES,
     BRIDGE_LEVELS,
     GOALS_REACHED,
     OUTCOMES,
     AggregateConfig,
-    latest_episodes,
+    build_tables,
     protect_aggregates,
 )
 from assets.marts.ledger import DuckDBLedger
 
 DOMAINS = ["wonen", "schulden"]
 AREAS = {"W1": "Groningen", "W2": "Groningen", "W3": "Breda", "W4": "Breda"}
+M = 3  # measurements per trajectory and domain
 
 
 def frames(n: int = 240, seed: int = 3) -> dict[str, pl.DataFrame]:
-    """Small anonymised frames in the transform's shape, with some small cells."""
+    """Population frames in the anonymised step's shape, with some small cells: one row per
+    unit, the goals reached per domain, each unit's latest trajectory and its scores."""
     rng = np.random.default_rng(seed)
-    # skewed areas and periods so that some cells fall below the threshold
-    area = rng.choice(["W1", "W2", "W3", "W4", "*"], n, p=[0.45, 0.3, 0.15, 0.07, 0.03])
-    persons = pl.DataFrame(
+    unit = np.arange(1, n + 1)
+    # skewed areas and years so that some cells fall below the threshold
+    population = pl.DataFrame(
         {
-            "person_id": np.arange(n),
-            "episode_id": np.arange(n) + 1000,
-            "age_at_intake": "30-39",
-            "gender": rng.choice(["m", "v"], n),
-            "area": area,
-            "household_type": "alleenstaand",
-            "children_band": "0",
-            "nationality_group": "nederlands",
+            "area": rng.choice(
+                ["W1", "W2", "W3", "W4", "onbekend"], n, p=[0.45, 0.3, 0.15, 0.07, 0.03]
+            ),
+            "intake_year": rng.choice(["2023", "2024"], n, p=[0.7, 0.3]),
             "organisation": rng.choice(["groningen", "breda"], n, p=[0.8, 0.2]),
             "programme": rng.choice(["kansrijk", "doorbraak"], n, p=[0.9, 0.1]),
-            "intake_period": rng.choice(["2023", "2024-Q2"], n, p=[0.7, 0.3]),
             "end_reason": rng.choice(["completed", "aborted", "ongoing"], n, p=[0.6, 0.1, 0.3]),
-            "outcome": None,
-            "area_division_year": 2025,
-            "debt_band": "0",
-            "health_flag": "nee",
-            "justice_flag": "onbekend",
-            "duration_months": 6,
-        }
-    )
-    m = 3
-    ids = np.repeat(np.arange(n), m * len(DOMAINS))
-    scores = pl.DataFrame(
-        {
-            "person_id": ids,
-            "episode_id": ids + 1000,
-            "domain": np.tile(np.repeat(DOMAINS, m), n),
-            "level": rng.integers(1, 6, len(ids)),
-            "months_since_intake": np.tile(np.arange(m) * 6, n * len(DOMAINS)),
-            "measurement_no": np.tile(np.arange(1, m + 1), n * len(DOMAINS)),
+            "unit_id": unit,
         }
     )
     goals = pl.DataFrame(
         {
-            "person_id": np.arange(n),
-            "episode_id": np.arange(n) + 1000,
+            "unit_id": unit,
             "domain": rng.choice(DOMAINS, n),
-            "confidence_band": "7-8",
-            "achieved": rng.random(n) < 0.6,
-            "months_to_set": 0,
-            "months_to_achieve": None,
+            "goal_reached": rng.choice(["ja", "nee"], n, p=[0.6, 0.4]),
         }
     )
-    return {"persons": persons, "bridge_scores": scores, "goals": goals}
+    # trajectory ids in no relation to the unit ids; every unit has one latest trajectory
+    traj = rng.permutation(n) + 1
+    trajectories = pl.DataFrame({"trajectory_id": traj, "unit_id": unit})
+    rows = n * M * len(DOMAINS)
+    scores = pl.DataFrame(
+        {
+            "trajectory_id": np.repeat(traj, M * len(DOMAINS)),
+            "organisation": "groningen",
+            "intake_year": "2023",
+            "measurement_no": pl.Series(
+                np.tile(np.arange(1, M + 1), n * len(DOMAINS)), dtype=pl.Int16
+            ),
+            "months_since_intake": pl.Series(
+                np.tile(np.arange(M) * 6, n * len(DOMAINS)), dtype=pl.Int16
+            ),
+            "domain": np.tile(np.repeat(DOMAINS, M), n),
+            "level": pl.Series(rng.integers(1, 6, rows), dtype=pl.Int8),
+        }
+    )
+    # an earlier trajectory of some units: not theirs at the latest, never counted
+    earlier = scores.head(60).with_columns(trajectory_id=pl.col("trajectory_id") + 10_000)
+    return {
+        "population": population,
+        "population_goals": goals,
+        "population_trajectories": trajectories,
+        "bridge_scores": pl.concat([scores, earlier]),
+    }
 
 
 CONFIG = AggregateConfig(area_parents=AREAS)
@@ -103,59 +110,143 @@ def test_published_frames_have_no_reason_and_steward_frames_do(protected):
     assert reasons.str.starts_with("primary").any()
 
 
-def test_counts_are_distinct_persons_at_the_latest_measurement(protected):
+def _true(name: str, **coords) -> float:
+    """The true count of one cell (before protection), from the release's table set."""
+    ts = build_tables(frames(), CONFIG)
+    assert ts is not None
+    parts = [
+        t.frame.with_columns(pl.lit(t.name.partition(":")[2]).alias("domain"))
+        for t in ts.tables
+        if t.name.partition(":")[0] == name
+    ]
+    df = pl.concat(parts, how="diagonal_relaxed")
+    out = df.filter(**coords)["value"]
+    assert out.len() == 1, coords
+    return out.item()
+
+
+def test_counts_are_distinct_persons_at_the_latest_measurement():
     f = frames()
-    grand = (
-        protected.tables[OUTCOMES]
-        .filter(
-            (pl.col("organisation") == "Totaal")
-            & (pl.col("programme") == "Totaal")
-            & (pl.col("end_reason") == "Totaal")
-        )["value"]
-        .item()
+    assert _true(OUTCOMES, organisation="Totaal", programme="Totaal", end_reason="Totaal") == (
+        f["population"].height
     )
-    assert grand == f["persons"].height
-    bridge = protected.tables[BRIDGE_LEVELS]
+    completed = f["population"].filter(end_reason="completed").height
+    assert _true(OUTCOMES, organisation="Totaal", programme="Totaal", end_reason="completed") == (
+        completed
+    )
     latest = (
         f["bridge_scores"]
-        .filter(pl.col("measurement_no") == 3, pl.col("domain") == "wonen", pl.col("level") == 2)
+        .join(f["population_trajectories"], on="trajectory_id")
+        .filter(pl.col("measurement_no") == M, pl.col("domain") == "wonen", pl.col("level") == 2)
         .height
     )
-    total = bridge.filter(
-        (pl.col("domain") == "wonen")
-        & (pl.col("area") == "Totaal")
-        & (pl.col("intake_year") == "Totaal")
-        & (pl.col("level") == "2")
-    )["value"]
-    assert total.item() == latest
-    assert set(bridge["area"].unique()) == {"Groningen", "Breda", "onbekend", "Totaal"}
+    assert _true(BRIDGE_LEVELS, domain="wonen", area="Totaal", intake_year="Totaal", level="2") == (
+        latest
+    )
+    # the earlier trajectories count nobody twice
+    assert (
+        _true(BRIDGE_LEVELS, domain="wonen", area="Totaal", intake_year="Totaal", level="Totaal")
+        == f["population"].height
+    )
+    # the intake year of the tables is the population's, not the scores' own column
+    y2024 = f["population"].filter(intake_year="2024").height
+    assert (
+        _true(BRIDGE_LEVELS, domain="wonen", area="Totaal", intake_year="2024", level="Totaal")
+        == y2024
+    )
+    reached = f["population_goals"].filter(domain="schulden", goal_reached="ja").height
+    assert _true(GOALS_REACHED, domain="schulden", area="Totaal", goal_reached="ja") == reached
+    w1 = f["population"].filter(area="W1").height
+    assert _true(OUTCOMES, organisation="Totaal", programme="Totaal", end_reason="Totaal") > w1
+
+
+def test_table_coordinates(protected):
+    bridge = protected.tables[BRIDGE_LEVELS]
+    # at wijk level every gemeente also has a "wijk onbekend" leaf (zero here, not published)
+    assert set(bridge["area"].unique()) == {
+        *AREAS,
+        "Groningen",
+        "Breda",
+        "Groningen (wijk onbekend)",
+        "Breda (wijk onbekend)",
+        "onbekend",
+        "Totaal",
+    }
+    published = protected.published()[BRIDGE_LEVELS]
+    assert not published["area"].str.contains("wijk onbekend").any()
     assert set(bridge["intake_year"].unique()) == {"2023", "2024", "Totaal"}
     assert set(bridge["level"].unique()) == {"1", "2", "3", "4", "5", "Totaal"}
-    assert set(protected.tables[GOALS_REACHED]["goal_reached"].unique()) == {"ja", "nee", "Totaal"}
+    assert set(bridge["domain"].unique()) == set(DOMAINS)
+    goals = protected.tables[GOALS_REACHED]
+    assert set(goals["goal_reached"].unique()) == {"ja", "nee", "Totaal"}
 
 
 def test_a_person_with_two_episodes_counts_once_in_the_latest():
-    persons = frames(40)["persons"]
-    second = persons.head(1).with_columns(
-        episode_id=pl.lit(99, pl.Int64), intake_period=pl.lit("2024-Q4"), area=pl.lit("W3")
+    """The population coordinates: one row per person, from their most recent episode."""
+    d = dt.date
+    persons = pl.DataFrame(
+        {
+            "person_pseudonym": ["p1", "p1", "p2"],
+            "organisation": ["groningen", "breda", "groningen"],
+            "postcode": ["9711AB", "4811 AA", "9712CD"],
+        }
     )
-    both = pl.concat([persons, second])
-    latest = latest_episodes(both, CONFIG)
-    assert latest.height == 40
-    row = latest.filter(pl.col("person_id") == 0)
-    assert row.select("episode_id", "area", "intake_year").row(0) == (99, "Breda", "2024")
+    episodes = pl.DataFrame(
+        {
+            "person_pseudonym": ["p1", "p1", "p2"],
+            "episode_pseudonym": ["e1", "e2", "e3"],
+            "organisation": ["groningen", "breda", "groningen"],
+            "programme": ["kansrijk", "doorbraak", "kansrijk"],
+            "start_date": [d(2022, 3, 1), d(2024, 5, 1), d(2023, 1, 1)],
+            "end_date": [d(2023, 1, 1), None, None],
+            "end_reason": ["completed", "ongoing", "ongoing"],
+        }
+    )
+    pop = population_coordinates(
+        persons, episodes, area_of_pc4={"9711": "Centrum", "4811": "Breda Centrum"}
+    )
+    assert pop.height == 2
+    row = pop.filter(person_pseudonym="p1").row(0, named=True)
+    assert (row["episode_pseudonym"], row["area"], row["intake_year"]) == (
+        "e2",
+        "Breda Centrum",
+        "2024",
+    )
+    assert pop.filter(person_pseudonym="p2")["area"].item() == "onbekend"  # PC4 not mapped
+    # the row order of the input does not decide anything
+    again = population_coordinates(
+        persons.reverse(),
+        episodes.reverse(),
+        area_of_pc4={"9711": "Centrum", "4811": "Breda Centrum"},
+    )
+    assert again.sort("person_pseudonym").equals(pop.sort("person_pseudonym"))
 
 
-def test_wijk_level_nests_wijken_under_their_gemeente():
-    cfg = AggregateConfig(area_level="wijk", area_parents=AREAS)
+def test_gemeente_level_counts_gemeenten_only():
+    cfg = AggregateConfig(area_level="gemeente", area_parents=AREAS)
     res = protect_aggregates(frames(), config=cfg, release_id="r1")
     areas = set(res.tables[GOALS_REACHED]["area"].unique())
-    assert {"W1", "W2", "W3", "W4", "Groningen", "Breda", "Totaal"} <= areas
+    assert areas == {"Groningen", "Breda", "onbekend", "Totaal"}
     assert res.audit_ok
 
 
+def test_wijk_level_nests_wijken_under_their_gemeente():
+    t = pl.concat(
+        [
+            x.frame
+            for x in build_tables(frames(), CONFIG).tables  # type: ignore[union-attr]
+            if x.name == f"{GOALS_REACHED}:wonen"
+        ]
+    ).filter(goal_reached="Totaal")
+    w = {r["area"]: r["value"] for r in t.iter_rows(named=True)}
+    assert {"W1", "W2", "W3", "W4", "Groningen", "Breda", "Totaal"} <= set(w)
+    assert w["Groningen"] == w["W1"] + w["W2"] > 0 and w["Breda"] == w["W3"] + w["W4"] > 0
+
+
 def test_threshold_comes_from_the_config():
-    low = protect_aggregates(frames(), config=AggregateConfig(threshold=3), release_id="r1")
+    low = protect_aggregates(
+        frames(), config=AggregateConfig(threshold=3, area_parents=AREAS), release_id="r1"
+    )
     assert low.record["rules"]["threshold"] == 3
     for df in low.published().values():
         small = df.filter(~pl.col("is_suppressed") & pl.col("persons").is_between(1, 2))
@@ -183,40 +274,43 @@ def test_second_release_is_protected_against_the_first(tmp_path):
 
 
 def test_no_persons_gives_empty_tables():
-    f = frames(5)
-    empty = {k: v.head(0) for k, v in f.items()}
+    empty = {k: v.head(0) for k, v in frames(5).items()}
+    assert build_tables(empty, CONFIG) is None
     res = protect_aggregates(empty, config=CONFIG, release_id="r0")
     assert all(df.height == 0 for df in res.published().values())
+    assert set(res.published()) == set(AGGREGATE_TABLES)
     assert res.audit_ok
 
 
-def test_relabelled_surrogate_ids_publish_the_same_cells() -> None:
-    # Two releases of the same data differ only in their random ids; ties between a person's
-    # episodes must not be broken on those ids, or the two releases would publish different
-    # cells and their difference would disclose something.
+def test_without_scores_or_goals_only_the_outcomes_are_counted():
+    f = frames()
+    res = protect_aggregates({"population": f["population"]}, config=CONFIG, release_id="r1")
+    assert res.tables[BRIDGE_LEVELS].height == 0 and res.tables[GOALS_REACHED].height == 0
+    assert res.tables[OUTCOMES].height > 0
+
+
+def test_random_ids_do_not_change_the_cells() -> None:
+    """Two releases of the same population differ only in their random unit and trajectory
+    ids (and the order that follows from them): they must publish the same cells, or their
+    difference would disclose something."""
     base = frames(n=120, seed=9)
-    extra = base["persons"].head(40).with_columns(episode_id=pl.col("episode_id") + 100_000)
-    base["persons"] = pl.concat([base["persons"], extra])  # 40 persons with two equal episodes
     rng = np.random.default_rng(1)
+    units = rng.permutation(10**6)[:120] + 1
+    trajs = rng.permutation(10**6)[:200] + 1
+    umap = dict(zip(range(1, 121), units.tolist(), strict=True))
+    old_t = base["bridge_scores"]["trajectory_id"].unique().sort().to_list()
+    tmap = dict(zip(old_t, trajs[: len(old_t)].tolist(), strict=True))
 
-    def relabel(fs: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-        pids = fs["persons"]["person_id"].unique().sort()
-        eids = fs["persons"]["episode_id"].unique().sort()
-        pmap = dict(zip(pids.to_list(), rng.permutation(10**6)[: len(pids)].tolist(), strict=True))
-        emap = dict(zip(eids.to_list(), rng.permutation(10**6)[: len(eids)].tolist(), strict=True))
-        out = {}
-        for name, df in fs.items():
-            cols = []
-            if "person_id" in df.columns:
-                cols.append(pl.col("person_id").replace_strict(pmap, return_dtype=pl.Int64))
-            if "episode_id" in df.columns:
-                cols.append(
-                    pl.col("episode_id").replace_strict(emap, default=-1, return_dtype=pl.Int64)
-                )
-            out[name] = df.with_columns(cols)
-        return out
+    def relabel(df: pl.DataFrame) -> pl.DataFrame:
+        cols = []
+        if "unit_id" in df.columns:
+            cols.append(pl.col("unit_id").replace_strict(umap, return_dtype=pl.Int64))
+        if "trajectory_id" in df.columns:
+            cols.append(pl.col("trajectory_id").replace_strict(tmap, return_dtype=pl.Int64))
+        return df.with_columns(cols).sample(fraction=1.0, shuffle=True, seed=5)
 
-    a = protect_aggregates(base, release_id="A").published()
-    b = protect_aggregates(relabel(base), release_id="B").published()
+    other = {n: relabel(df) for n, df in base.items()}
+    a = protect_aggregates(base, config=CONFIG, release_id="A").published()
+    b = protect_aggregates(other, config=CONFIG, release_id="B").published()
     for name in a:
         assert a[name].sort(a[name].columns).equals(b[name].sort(b[name].columns)), name

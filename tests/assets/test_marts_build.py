@@ -34,77 +34,87 @@ MAIN = "schema_name = 'main' and not internal"
 
 
 def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str, pl.DataFrame]:
-    """Anonymised frames in the transform's shape (ints for ids, generalised strings)."""
+    """A release's frames in the anonymised step's shape: the published microdata (random ints
+    for ids, generalised strings) and the steward's population frames the aggregates count."""
     rng = np.random.default_rng(seed)
-    pid = np.arange(n)
+    pid = np.arange(1, n + 1)
+    org = rng.choice(["groningen", "breda"], n)
+    year = rng.choice(["2023", "2024"], n)
     persons = pl.DataFrame(
         {
             "person_id": pid,
-            "episode_id": pid + 5000,
             "age_at_intake": rng.choice(["18-29", "30-49", "50+"], n),
-            "gender": rng.choice(["m", "v"], n),
+            "gender": rng.choice(["man", "vrouw"], n),
             "area": rng.choice(["Groningen", "Breda", "Aalsmeer"], n, p=[0.6, 0.35, 0.05]),
             "household_type": rng.choice(["alleenstaand", "paar_met_kinderen"], n),
-            "children_band": rng.choice(["0", "1-2", "3+"], n),
+            "children_band": rng.choice(["0", "1+", "3+"], n),
             "nationality_group": "nederlands",
-            "organisation": rng.choice(["groningen", "breda"], n),
-            "programme": rng.choice(["kansrijk", "doorbraak"], n),
-            "intake_period": rng.choice(["2023", "2024"], n),
-            "end_reason": rng.choice(["completed", "ongoing"], n),
-            "outcome": rng.choice(["afgerond", None], n),
-            "area_division_year": 2025,
-            "debt_band": rng.choice(["0", "1-999", "onbekend"], n),
-            "health_flag": rng.choice(["ja", "nee"], n),
+            "intake_year": year,
+            "episodes": rng.choice(["1 organisatie", "2+ organisaties"], n),
+            "area_division_year": pl.Series([2025] * n, dtype=pl.Int16),
+            "debt_band": rng.choice(["0", "1-999", "onbekend", "*"], n),
+            "health_flag": rng.choice(["ja", "nee", "onbekend"], n),
             "justice_flag": "onbekend",
-            "duration_months": rng.choice([0, 6, 12], n).astype(np.int16),
         }
     )
     k = measurements * len(DOMAINS)
-    ids = np.repeat(pid, k)
+    tid = rng.permutation(n) + 1  # the trajectories' own ids: no relation to person_id
     scores = pl.DataFrame(
         {
-            "person_id": ids,
-            "episode_id": ids + 5000,
+            "trajectory_id": np.repeat(tid, k),
+            "organisation": np.repeat(org, k),
+            "intake_year": np.repeat(year, k),
+            "measurement_no": np.tile(np.arange(1, measurements + 1), n * len(DOMAINS)).astype(
+                np.int16
+            ),
+            "months_since_intake": np.tile(np.arange(measurements) * 3, n * len(DOMAINS)).astype(
+                np.int16
+            ),
             "domain": np.tile(np.repeat(DOMAINS, measurements), n),
             "level": rng.integers(1, 6, n * k).astype(np.int8),
-            "months_since_intake": np.tile(np.arange(measurements) * 3, n * len(DOMAINS)),
-            "measurement_no": np.tile(np.arange(1, measurements + 1), n * len(DOMAINS)),
         }
+    ).sort("trajectory_id", "measurement_no", "domain")
+
+    def detail(ident: str, **cols) -> pl.DataFrame:
+        own = rng.permutation(n) + 1
+        return pl.DataFrame({ident: own, "organisation": org, "intake_year": year, **cols}).sort(
+            ident
+        )
+
+    goals = detail(
+        "goal_profile_id",
+        domain=rng.choice(DOMAINS, n),
+        confidence_band=rng.choice(["1-3", "4-6", "7-8", "9-10"], n),
+        achieved=rng.random(n) < 0.5,
+        months_to_set=rng.choice([0, 3], n).astype(np.int16),
+        months_to_achieve=pl.Series(
+            [None if v < 0 else int(v) for v in rng.choice([0, 3, -1], n)], dtype=pl.Int16
+        ),
     )
-    goals = pl.DataFrame(
-        {
-            "person_id": pid,
-            "episode_id": pid + 5000,
-            "domain": rng.choice(DOMAINS, n),
-            "confidence_band": rng.choice(["1-4", "5-7", "8-10"], n),
-            "achieved": rng.random(n) < 0.5,
-            "months_to_set": rng.choice([0, 3], n).astype(np.int16),
-            "months_to_achieve": rng.choice([0, 3, None], n),
-        }
+    case_problems = detail(
+        "problem_profile_id",
+        problem=rng.choice(["schulden", "huisvesting"], n),
+        status=pl.Series([v or None for v in rng.choice(["lopend", ""], n)], dtype=pl.String),
     )
-    case_problems = pl.DataFrame(
-        {
-            "person_id": pid,
-            "episode_id": pid + 5000,
-            "problem": rng.choice(["schulden", "huisvesting"], n),
-            "status": rng.choice(["lopend", None], n),
-        }
+    income = detail(
+        "income_profile_id",
+        income_source=rng.choice(["bijstand", "loon"], n),
+        net_monthly_band=rng.choice(["0-499", "1000-1499"], n),
     )
-    income = pl.DataFrame(
-        {
-            "person_id": pid,
-            "episode_id": pid + 5000,
-            "income_source": rng.choice(["bijstand", "loon"], n),
-            "net_monthly_band": rng.choice(["0-999", "1000-1999"], n),
-        }
+    outcomes = detail(
+        "outcome_profile_id",
+        measure="breakthrough_reached",
+        value_flag=rng.random(n) < 0.5,
+        value_band=pl.Series([None] * n, dtype=pl.String),
     )
-    outcomes = pl.DataFrame(
+    population = pl.DataFrame(
         {
-            "person_id": pid,
-            "episode_id": pid + 5000,
-            "measure": "breakthrough_reached",
-            "value_flag": rng.random(n) < 0.5,
-            "value_band": None,
+            "area": persons["area"],
+            "intake_year": year,
+            "organisation": org,
+            "programme": np.where(org == "breda", "doorbraak", "kansrijk"),
+            "end_reason": rng.choice(["completed", "ongoing"], n),
+            "unit_id": rng.permutation(n) + 1,
         }
     )
     return {
@@ -114,6 +124,17 @@ def make_frames(n: int = 150, measurements: int = 3, seed: int = 7) -> dict[str,
         "case_problems": case_problems,
         "income_sources": income,
         "outcomes": outcomes,
+        "population": population,
+        "population_goals": pl.DataFrame(
+            {
+                "unit_id": population["unit_id"],
+                "domain": rng.choice(DOMAINS, n),
+                "goal_reached": rng.choice(["ja", "nee"], n),
+            }
+        ),
+        "population_trajectories": pl.DataFrame(
+            {"trajectory_id": tid, "unit_id": population["unit_id"]}
+        ),
     }
 
 
@@ -308,18 +329,23 @@ def test_sigkill_midway_leaves_previous_release_openable(tmp_path):
     assert leftovers(target) == []
 
 
-def test_ledger_accumulates_across_releases(tmp_path):
+def test_steward_ledger_accumulates_and_the_file_holds_this_release(tmp_path):
+    """The steward's ledger keeps every release's cells; research.duckdb's release_ledger only
+    the current release's (a file with every release's cells would let anyone difference the
+    releases from one file); meta_release keeps the register of every release."""
     target = tmp_path / "research.duckdb"
     steward = DuckDBLedger(tmp_path / "staging.duckdb")
     frames = make_frames()
     build(target, "r1", ledger=steward, frames=frames)
+    with open_read_only(target) as con:
+        n_r1 = con.execute("select count(*) from release_ledger").fetchone()[0]
     build(target, "r2", ledger=steward, frames=frames, previous=target)
     assert steward.releases() == ["r1", "r2"]
     con = open_read_only(target)
     per_release = dict(
         con.execute("select release_id, count(*) from release_ledger group by all").fetchall()
     )
-    assert set(per_release) == {"r1", "r2"} and per_release["r1"] == per_release["r2"] > 0
+    assert per_release == {"r2": n_r1} and n_r1 > 0
     assert [
         r[0] for r in con.execute("select release_id from meta_release order by 1").fetchall()
     ] == ["r1", "r2"]
@@ -331,11 +357,30 @@ def test_ledger_accumulates_across_releases(tmp_path):
         == 0
     )
     n_sup = con.execute("select count(*) from release_ledger where is_suppressed").fetchone()[0]
-    true = steward.published().filter(pl.col("suppressed"))
+    true = steward.published().filter(pl.col("suppressed"), pl.col("release_id") == "r2")
     assert n_sup == true.height > 0
     assert true["value"].null_count() == 0
+    con.close()
     with pytest.raises(ValueError, match="already"):
         build(target, "r2", frames=frames, previous=target)
+
+
+def test_no_table_but_mart_persons_has_a_person_id(built):
+    con = open_read_only(built)
+    cols = con.execute(
+        "select table_name, column_name from duckdb_columns() where " + MAIN
+    ).fetchall()
+    with_person = {t for t, c in cols if c == "person_id"}
+    assert with_person == {"mart_persons"}
+    assert not {c for _, c in cols if c in ("episode_id", "unit_id")}
+    # every microdata table is stored in the order of its own random id
+    for table, ident in (
+        ("mart_persons", "person_id"),
+        ("mart_bridge_scores", "trajectory_id"),
+        ("mart_goals", "goal_profile_id"),
+    ):
+        ids = [r[0] for r in con.execute(f"select {ident} from {table}").fetchall()]
+        assert ids == sorted(ids), table
 
 
 def test_meta_release_holds_no_key_material(built, test_key_hex):

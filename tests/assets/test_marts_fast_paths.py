@@ -1,4 +1,4 @@
-"""The marts' fast paths give what the plain computations give: the latest level per person
+"""The marts' fast paths give what the plain computations give: the latest level per unit
 and domain without a sort, frequency tables summed from their leaves, the snapshot fingerprint
 from Parquet files, aggregates from a lazy scan of the scores."""
 
@@ -8,23 +8,24 @@ import numpy as np
 import polars as pl
 
 from anonymise.tables import frequency_table
+from assets.anonymised.release import DETAIL_IDS
 from assets.marts.aggregates import AggregateConfig, _latest_levels, protect_aggregates
-from assets.marts.assets import snapshot_id
+from assets.marts.assets import ID_COLUMNS, snapshot_id
 
 
 def _scores(n: int = 400, seed: int = 2) -> pl.DataFrame:
+    """Published Bridge scores: 120 trajectories, missing measurement numbers and levels."""
     rng = np.random.default_rng(seed)
     rows = n * 6
     return pl.DataFrame(
         {
-            "person_id": rng.integers(0, 60, rows),
+            "trajectory_id": rng.integers(1, 121, rows),
             "domain": rng.choice(["wonen", "gezin"], rows),
             "level": pl.Series(rng.integers(1, 6, rows), dtype=pl.Int8),
             "months_since_intake": pl.Series(rng.choice([0, 3, 6, 12], rows), dtype=pl.Int16),
             "measurement_no": pl.Series(rng.integers(1, 4, rows), dtype=pl.Int16),
         }
     ).with_columns(
-        episode_id=pl.col("person_id") * 10 + (pl.int_range(pl.len()) % 2),
         # missing values rank lowest
         measurement_no=pl.when(pl.int_range(pl.len()) % 37 == 0)
         .then(None)
@@ -35,24 +36,23 @@ def _scores(n: int = 400, seed: int = 2) -> pl.DataFrame:
 
 def test_latest_levels_equal_the_sorted_last() -> None:
     scores = _scores()
-    latest = (
-        scores.select("person_id", "episode_id")
-        .unique()
-        .group_by("person_id")
-        .agg(pl.col("episode_id").max())
-        .with_columns(area=pl.lit("A"), intake_year=pl.lit("2024"))
-    )
+    # 60 units, each with its latest trajectory (the other 60 trajectories are nobody's latest)
+    latest = pl.DataFrame(
+        {"trajectory_id": np.arange(1, 121, 2), "unit_id": np.random.default_rng(0).permutation(60)}
+    ).with_columns(area=pl.lit("A"), intake_year=pl.lit("2024"))
     expected = (
-        scores.join(latest, on=["person_id", "episode_id"])
+        scores.join(latest, on="trajectory_id")
         .sort(["measurement_no", "months_since_intake", "level"], nulls_last=False)
-        .group_by(["person_id", "domain"], maintain_order=True)
+        .group_by(["unit_id", "domain"], maintain_order=True)
         .last()
-        .select("person_id", "domain", pl.col("level").cast(pl.String), "area", "intake_year")
+        .select("unit_id", "domain", pl.col("level").cast(pl.String), "area", "intake_year")
     )
+    assert expected.height > 60
     for frame in (scores, scores.lazy()):
         got = _latest_levels(frame, latest)
-        key = ["person_id", "domain"]
-        assert got.select(expected.columns).sort(key).equals(expected.sort(key))
+        key = ["unit_id", "domain"]
+        assert got.columns == expected.columns
+        assert got.sort(key).equals(expected.sort(key))
 
 
 def test_frequency_table_from_leaves_equals_the_exploded_count() -> None:
@@ -100,45 +100,54 @@ def test_frequency_table_from_leaves_equals_the_exploded_count() -> None:
 
 def test_snapshot_from_files_equals_snapshot_from_frames(tmp_path) -> None:
     frames = {
-        "episodes": pl.DataFrame({"person_id": [1, 2], "episode_id": [3, 4], "area": ["a", "b"]}),
+        "persons": pl.DataFrame({"person_id": [1, 2], "area": ["a", "b"]}),
         "bridge_scores": _scores(50),
-        "goals": pl.DataFrame({"person_id": [1], "episode_id": [3], "achieved": [True]}),
+        "goals": pl.DataFrame({"goal_profile_id": [1], "domain": ["wonen"], "achieved": [True]}),
     }
     files = {}
     for name, df in frames.items():
         files[name] = tmp_path / f"{name}.parquet"
         df.write_parquet(files[name], row_group_size=37)  # several row groups
     assert snapshot_id(files) == snapshot_id(frames)
-    relabelled = {**frames, "goals": frames["goals"].with_columns(person_id=pl.lit(9))}
-    assert snapshot_id(relabelled) == snapshot_id(frames)  # ids do not count
+    # the release's random ids do not count: a new draw is the same snapshot
+    for name, ident in (
+        ("goals", "goal_profile_id"),
+        ("persons", "person_id"),
+        ("bridge_scores", "trajectory_id"),
+    ):
+        relabelled = {**frames, name: frames[name].with_columns(pl.col(ident) + 1000)}
+        assert snapshot_id(relabelled) == snapshot_id(frames), name
+    assert {"person_id", *DETAIL_IDS.values()} <= ID_COLUMNS
     changed = {**frames, "goals": frames["goals"].with_columns(achieved=pl.lit(False))}
     assert snapshot_id(changed) != snapshot_id(frames)
 
 
 def test_aggregates_from_a_lazy_scan(tmp_path) -> None:
     rng = np.random.default_rng(1)
-    n = 300
-    persons = pl.DataFrame(
+    n = 120
+    population = pl.DataFrame(
         {
-            "person_id": np.arange(n),
-            "episode_id": np.arange(n),
+            "unit_id": np.arange(1, n + 1),
             "area": rng.choice(["W1", "W2"], n),
-            "intake_period": rng.choice(["2023", "2024-Q1"], n),
+            "intake_year": rng.choice(["2023", "2024"], n),
             "organisation": "groningen",
             "programme": "kansrijk",
             "end_reason": rng.choice(["completed", "ongoing"], n),
         }
     )
-    scores = _scores(n).with_columns(episode_id=pl.col("person_id")).drop_nulls("level")
+    trajectories = pl.DataFrame(
+        {"trajectory_id": np.arange(1, n + 1), "unit_id": rng.permutation(n) + 1}
+    )
+    scores = _scores(n).drop_nulls("level")
     path = tmp_path / "scores.parquet"
     scores.write_parquet(path)
-    config = AggregateConfig()
-    eager = protect_aggregates(
-        {"persons": persons, "bridge_scores": scores}, config=config, release_id="a"
-    )
+    config = AggregateConfig(area_parents={"W1": "G", "W2": "G"})
+    frames = {"population": population, "population_trajectories": trajectories}
+    eager = protect_aggregates({**frames, "bridge_scores": scores}, config=config, release_id="a")
     lazy = protect_aggregates(
-        {"persons": persons, "bridge_scores": pl.scan_parquet(path)}, config=config, release_id="a"
+        {**frames, "bridge_scores": pl.scan_parquet(path)}, config=config, release_id="a"
     )
+    assert eager.tables["mart_bridge_levels_by_area_period"].height > 0
     for name, df in eager.published().items():
         other = lazy.published()[name]
         assert df.sort(df.columns).equals(other.sort(other.columns)), name
@@ -155,7 +164,7 @@ def test_snapshot_slices_equal_row_groups(tmp_path, monkeypatch) -> None:
     from assets.marts import assets as marts_assets
 
     def by_row_groups(path) -> int:
-        cols = [c for c in pq.read_schema(path).names if c not in ("person_id", "episode_id")]
+        cols = [c for c in pq.read_schema(path).names if c not in ID_COLUMNS]
         total = 0
         file = pq.ParquetFile(path)
         for i in range(file.num_row_groups):
@@ -179,7 +188,7 @@ def test_snapshot_slices_equal_row_groups(tmp_path, monkeypatch) -> None:
     with duckdb.connect() as con:
         con.register("src", df.drop("code", "empty").to_arrow())
         con.execute(f"copy src to '{files[1].as_posix()}' (format parquet, row_group_size 100)")
-    pl.DataFrame({"person_id": np.arange(n), "level": rng.integers(0, 5, n)}).write_parquet(
+    pl.DataFrame({"trajectory_id": np.arange(n), "level": rng.integers(0, 5, n)}).write_parquet(
         files[2], row_group_size=64
     )
     monkeypatch.setattr(marts_assets, "HASH_BATCH_ROWS", 150)  # several slices

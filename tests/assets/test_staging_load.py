@@ -15,7 +15,7 @@ from assets.staging.adapters import ADAPTERS, conservation
 from assets.staging.adapters.base import ExportSpec
 from assets.staging.adapters.common import DUPLICATE, dedupe, later_repeats
 from assets.staging.canonical import read_raw_export
-from pipelines.resources import StagingDatabase, enum_type, read_frame, write_frame
+from pipelines.resources import StagingDatabase, read_frame, write_frame
 
 LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
 
@@ -128,7 +128,8 @@ def test_enum_columns_are_text_to_every_reader(tmp_path: Path) -> None:
     assert_frame_equal(back, df)
     assert db.read("canonical", "t", categorical=True).schema["organisation"] == pl.Categorical
     with db.connect() as con:
-        assert con.execute("describe canonical.t").fetchall()[0][1] == enum_type(orgs)
+        expected = "ENUM(" + ", ".join(f"'{o}'" for o in sorted(orgs)) + ")"
+        assert con.execute("describe canonical.t").fetchall()[0][1] == expected
         assert con.execute(
             "select count(*) from canonical.t where organisation in ('breda', 'nergens')"
         ).fetchone() == (1,)

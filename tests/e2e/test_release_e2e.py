@@ -12,10 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import ProtectedAggregates
 from assets.marts.assets import mart_tables
 from pipelines.definitions import ALL_JOB, build_definitions
-from pipelines.release import ReleaseConfig
 from pipelines.settings import load_settings
 from synthetic import generate
 
@@ -82,39 +82,48 @@ def test_release_passes_every_check(released) -> None:
     assert bytes.fromhex("7b" * 32) not in content and b"7b" * 32 not in content
 
 
-def test_duration_is_published_only_for_ended_episodes(released) -> None:
-    """An ongoing episode's duration up to the release date would give away its intake date (a
-    generalised quasi-identifier), so it is NULL, and the dictionary says so."""
+def test_persons_are_one_row_per_person_and_nothing_joins_them(released) -> None:
+    """mart_persons is the person-level record (one row per person, k-anonymous over the whole
+    record, episode signature included); no other table carries a person id, and each detail
+    table has its own random id; the intake year is there for trends."""
     settings, _, _ = released
     with duckdb.connect(str(settings.paths.research_db), read_only=True) as con:
-        ongoing, ended = con.execute(
-            "select count(*) filter "
-            "(where end_reason = 'ongoing' and duration_months is not null), "
-            "count(*) filter (where end_reason <> 'ongoing' and duration_months is null) "
+        rows, persons = con.execute(
+            "select count(*), count(distinct person_id) from mart_persons"
+        ).fetchone()
+        smallest = con.execute(
+            "select min(n) from (select count(*) as n from mart_persons group by age_at_intake, "
+            "gender, area, household_type, children_band, nationality_group, intake_year, "
+            "episodes)"
+        ).fetchone()[0]
+        cols = con.execute(
+            "select table_name, column_name from duckdb_columns() where not internal"
+        ).fetchall()
+        years = con.execute(
+            "select count(*) filter (where regexp_full_match(intake_year, '\\d{4}')), count(*) "
             "from mart_persons"
         ).fetchone()
-        n_ongoing = con.execute(
-            "select count(*) from mart_persons where end_reason = 'ongoing'"
-        ).fetchone()[0]
-        doc = con.execute(
-            "select comment from duckdb_columns() where table_name = 'mart_persons' "
-            "and column_name = 'duration_months'"
-        ).fetchone()[0]
-    assert n_ongoing > 0
-    assert (ongoing, ended) == (0, 0)
-    assert "NULL while the episode is ongoing" in doc
+        k = con.execute("select k_achieved from meta_release").fetchone()[0]
+    assert rows == persons > 300
+    assert smallest >= 5 and k == smallest
+    assert {t for t, c in cols if c == "person_id"} == {"mart_persons"}
+    ids = {t: {c for tt, c in cols if tt == t and c.endswith("_id")} for t, _ in cols}
+    assert ids["mart_bridge_scores"] == {"trajectory_id"}
+    assert ids["mart_goals"] == {"goal_profile_id"}
+    assert not any(c in ("episode_id", "unit_id", "episode_pseudonym") for _, c in cols)
+    assert years[0] > 0.9 * years[1]
 
 
 def _plant(monkeypatch, folder, change) -> None:
-    """The marts step reads a candidate whose episodes file is ``change``d (a copy elsewhere;
+    """The marts step reads a candidate whose persons file is ``change``d (a copy elsewhere;
     the marts read the candidate's files, never frames handed over in memory)."""
     original = ReleaseConfig.candidate_files
 
     def files(self):
         out = dict(original(self))
-        path = folder / "episodes.parquet"
-        change(pl.read_parquet(out["episodes"])).write_parquet(path)
-        out["episodes"] = path
+        path = folder / "persons.parquet"
+        change(pl.read_parquet(out["persons"])).write_parquet(path)
+        out["persons"] = path
         return out
 
     monkeypatch.setattr(ReleaseConfig, "candidate_files", files)
@@ -136,7 +145,6 @@ def test_class_of_two_persons_blocks_the_release(released, monkeypatch, tmp_path
     def with_small_class(ep: pl.DataFrame) -> pl.DataFrame:
         two = ep.head(2).with_columns(
             person_id=pl.Series([10**9, 10**9 + 1], dtype=ep["person_id"].dtype),
-            episode_id=pl.Series([10**9, 10**9 + 1], dtype=ep["episode_id"].dtype),
             area=pl.lit("WK999901 Nergens"),
         )
         return pl.concat([ep, two])

@@ -139,7 +139,7 @@ def test_progress_per_domain_runs(research_db: Path, release_id: str) -> None:
     found = re.search(r"Resultaattabel voortgang: (\d+) rijen; .* \(release (\S+)\)", out)
     assert found and int(found.group(1)) > 0
     assert found.group(2) == release_id
-    matrix = r"Overgangsmatrix schulden: (\d+ personen; audit geslaagd|achtergehouden)"
+    matrix = r"Overgangsmatrix schulden: (\d+ trajecten; audit geslaagd|achtergehouden)"
     assert re.search(matrix, out)
     assert "Uitvoer MAG naar buiten" in out or "Uitvoer mag NIET naar buiten" in out
     assert len(_rich(nb, "image/svg+xml")) >= 2  # charts rendered offline, as SVG

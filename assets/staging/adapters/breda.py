@@ -90,7 +90,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             c.id_field("plan_id", "_id"),
             c.bsn_field(),
             c.code_field("geslacht", "_gender", GENDERS),
-            c.int_field("leeftijd", "_age", lo=0, hi=120),
+            c.int_field("leeftijd", "_age", lo=0, hi=120, range_rule="age_out_of_range"),
             c.Field(
                 sources.alias("_sources"),
                 (

@@ -12,6 +12,7 @@ never the rejected value (no personal data in quarantine, logs or exception mess
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,12 +42,16 @@ RULES: dict[str, str] = {
     "unknown_code": "column '{column}' holds a code that is not in the code list",
     "date_missing": "column '{column}' is empty but a date is required",
     "date_unparseable": "column '{column}' is not a date in any accepted format",
+    "date_in_future": "column '{column}' holds a date after the day the run started",
     "number_unparseable": "column '{column}' is not a whole number",
+    "age_out_of_range": "column '{column}' holds an age outside 0-120 years",
+    "count_out_of_range": "column '{column}' holds a count outside its plausible range",
     "amount_unparseable": "column '{column}' is not an amount in euros",
     "level_out_of_range": "column '{column}' holds a Bridge level outside 1-5",
     "confidence_out_of_range": "column '{column}' holds a confidence outside 1-10",
     "amount_negative": "column '{column}' holds a negative amount",
     "end_before_start": "column '{column}' holds a date before the start date",
+    "birth_after_start": "column '{column}' holds a birth date after the start of support",
     "scores_missing": "columns {column} are all empty: the measurement scores no domain",
     "applicant_missing": "column '{column}' names a case without a valid applicant in {parent}",
     "applicant_duplicate": "column '{column}' names a case that already has an applicant",
@@ -64,6 +69,19 @@ DATE_FORMATS: dict[str, tuple[str, str]] = {
 ALL_DATE_FORMATS: tuple[str, ...] = tuple(DATE_FORMATS)
 YEAR_RANGE = (1900, 2100)
 """Dates outside these years are typing errors ("0000-00-00", "0021-02-01"): not a date."""
+
+AGE_RANGE = (0, 120)
+"""Plausible ages in years (bounds of every age column; outside: ``age_out_of_range``)."""
+CHILDREN_RANGE = (0, 30)
+"""Plausible numbers of children in a household (``count_out_of_range`` outside)."""
+CREDITORS_RANGE = (0, 500)
+"""Plausible numbers of creditors of one household (``count_out_of_range`` outside)."""
+
+
+def run_date() -> dt.date:
+    """The day the run started: a date after it is a typing error (``date_in_future``)."""
+    return dt.date.today()
+
 
 YES_NO: dict[str, bool] = {"ja": True, "nee": False, "j": True, "n": False}
 
@@ -252,9 +270,13 @@ def date_field(
     *,
     required: bool = False,
 ) -> Field:
-    """A date: unparseable -> ``date_unparseable``; empty -> null (``date_missing`` if required)."""
+    """A date: unparseable -> ``date_unparseable``; after the run's date -> ``date_in_future``;
+    empty -> null (``date_missing`` if required)."""
     present = text(column).is_not_null()
-    checks = [Check("date_unparseable", column, present & pl.col(alias).is_null())]
+    checks = [
+        Check("date_unparseable", column, present & pl.col(alias).is_null()),
+        Check("date_in_future", column, pl.col(alias) > pl.lit(run_date())),
+    ]
     if required:
         checks.append(Check("date_missing", column, ~present))
     return Field(parse_date(column, formats).alias(alias), tuple(checks), source=column)
@@ -263,6 +285,17 @@ def date_field(
 def end_before_start(column: str, end: str, start: str) -> Check:
     """The end date (working column ``end``) lies before the start (``start``)."""
     return Check("end_before_start", column, pl.col(end) < pl.col(start))
+
+
+def birth_after_start(column: str, birth: str, start: str) -> Check:
+    """The birth date (working column ``birth``) lies after the start of support (``start``)."""
+    return Check("birth_after_start", column, pl.col(birth) > pl.col(start))
+
+
+def age_at_start_out_of_range(column: str, birth: str, start: str) -> Check:
+    """Born more than AGE_RANGE[1] years before the start of support (``age_out_of_range``)."""
+    years = pl.col(start).dt.year() - pl.col(birth).dt.year()
+    return Check("age_out_of_range", column, years > AGE_RANGE[1] + 1)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -275,17 +308,22 @@ def int_field(
     column: str,
     alias: str,
     *,
-    lo: int | None = None,
-    hi: int | None = None,
+    lo: int,
+    hi: int,
     rule: str = "number_unparseable",
+    range_rule: str | None = None,
 ) -> Field:
-    """A whole number; non-empty text that is not one, or lies outside [lo, hi] -> ``rule``."""
-    bad = text(column).is_not_null() & pl.col(alias).is_null()
-    if lo is not None:
-        bad = bad | (pl.col(alias) < lo)
-    if hi is not None:
-        bad = bad | (pl.col(alias) > hi)
-    return Field(parse_int(column).alias(alias), (Check(rule, column, bad),))
+    """A whole number within [lo, hi] (every integer field is bounded: an unbounded one would
+    fail the canonical cast, and its error would print the value). Non-empty text that is not
+    a whole number -> ``rule``; outside [lo, hi] -> ``range_rule`` (default: ``rule``)."""
+    unparseable = text(column).is_not_null() & pl.col(alias).is_null()
+    outside = (pl.col(alias) < lo) | (pl.col(alias) > hi)
+    if range_rule is None or range_rule == rule:
+        return Field(parse_int(column).alias(alias), (Check(rule, column, unparseable | outside),))
+    return Field(
+        parse_int(column).alias(alias),
+        (Check(rule, column, unparseable), Check(range_rule, column, outside)),
+    )
 
 
 def parse_amount(column: str) -> pl.Expr:

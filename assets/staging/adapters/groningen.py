@@ -95,10 +95,12 @@ def _participants(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
             c.id_field("deelnemer_id", "_id"),
             c.bsn_field(),
             c.date_field("geboortedatum", "_birth", DATE),
-            c.int_field("leeftijd_bij_intake", "_age"),
+            c.int_field("leeftijd_bij_intake", "_age", lo=0, hi=120, range_rule="age_out_of_range"),
             c.code_field("geslacht", "_gender", GENDERS),
             c.code_field("huishouden", "_household", HOUSEHOLDS),
-            c.int_field("aantal_kinderen", "_children"),
+            c.int_field(
+                "aantal_kinderen", "_children", lo=0, hi=30, range_rule="count_out_of_range"
+            ),
             c.date_field("startdatum", "_start", DATE, required=True),
             c.date_field("einddatum", "_end", DATE),
             c.code_field("reden_einde", "_reason", END_REASONS),
@@ -107,6 +109,8 @@ def _participants(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
         [
             c.duplicate_id("deelnemer_id", "_id"),
             c.end_before_start("einddatum", "_end", "_start"),
+            c.birth_after_start("geboortedatum", "_birth", "_start"),
+            c.age_at_start_out_of_range("geboortedatum", "_birth", "_start"),
         ],
     )
     kept, quarantine = c.split(df, ORGANISATION, "persons")

@@ -75,10 +75,18 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             c.date_field("geboortedatum", "_birth", DATE),
             c.code_field("geslacht", "_gender", GENDERS),  # "onbekend" -> null
             c.code_field("gezinssamenstelling", "_household", HOUSEHOLDS),
-            c.int_field("aantal_kinderen", "_children"),
+            c.int_field(
+                "aantal_kinderen", "_children", lo=0, hi=30, range_rule="count_out_of_range"
+            ),
             c.code_field("proces", "_programme", PROCESSES, required=True),
             c.amount_field("achterstand_bedrag", "_arrears"),
-            c.int_field("aantal_schuldeisers", "_creditors"),
+            c.int_field(
+                "aantal_schuldeisers",
+                "_creditors",
+                lo=0,
+                hi=500,
+                range_rule="count_out_of_range",
+            ),
             c.date_field("startdatum", "_start", DATE, required=True),
             c.date_field("einddatum", "_end", DATE),
             c.code_field("resultaat", "_result", RESULTS),
@@ -87,6 +95,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         [
             c.duplicate_id("registratie_id", "_id"),
             c.end_before_start("einddatum", "_end", "_start"),
+            c.birth_after_start("geboortedatum", "_birth", "_start"),
+            c.age_at_start_out_of_range("geboortedatum", "_birth", "_start"),
         ],
     )
     kept, quarantine = c.split(df, ORGANISATION, "episodes")

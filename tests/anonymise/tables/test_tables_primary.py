@@ -16,11 +16,14 @@ def _by_key(ts: TableSet, rules: PrimaryRules) -> dict[str, tuple[str, float, fl
 def test_threshold_default_and_range():
     lf = pl.LazyFrame({"g": ["a"] * 12 + ["b"] * 3 + ["c"] * 10})
     ts = TableSet([frequency_table(lf, dims=["g"])])
+    # the default interval reaches the threshold (10 − 3 above, down to 0)
     assert _by_key(ts, PrimaryRules(group_share=None)) == {
-        "count|g=b": ("primary:threshold", 1.0, 1.0)
+        "count|g=b": ("primary:threshold", 7.0, 3.0)
     }
-    ranged = _by_key(ts, PrimaryRules(group_share=None, frequency_protection="range"))
-    assert ranged == {"count|g=b": ("primary:threshold", 7.0, 3.0)}
+    old = _by_key(ts, PrimaryRules(group_share=None, frequency_protection=1.0))
+    assert old == {"count|g=b": ("primary:threshold", 1.0, 1.0)}
+    half = _by_key(ts, PrimaryRules(group_share=None, protection_share=0.5))
+    assert half == {"count|g=b": ("primary:threshold", 2.0, 1.5)}
 
 
 def test_zeros_safe_by_default_configurable():
@@ -29,7 +32,7 @@ def test_zeros_safe_by_default_configurable():
     ts = TableSet([frequency_table(lf, dims=["g"], hierarchies=hier)])
     assert _by_key(ts, PrimaryRules(group_share=None)) == {}
     z = _by_key(ts, PrimaryRules(group_share=None, zeros_disclosive=True))
-    assert z == {"count|g=c": ("primary:zero", 1.0, 0.0)}
+    assert z == {"count|g=c": ("primary:zero", 10.0, 0.0)}
 
 
 def test_dominance_and_p_percent_levels():

@@ -1,10 +1,10 @@
-"""quality.suites.raw: a sound export passes with normal dirt; a broken export fails."""
+"""assets.raw.suite: a sound export passes with normal dirt; a broken export fails."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from quality.suites.raw import BSN_MOSTLY, RAW_SPECS, validate_raw
+from assets.raw.suite import BSN_MOSTLY, RAW_SPECS, validate_raw
 
 VALID_BSNS = ["111222333", "123456782", "010000008", "999999990"]
 

@@ -1,4 +1,4 @@
-"""quality.suites.staging: exact suites per canonical table, referential integrity."""
+"""assets.staging.suite: exact suites per canonical table, referential integrity."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from assets.staging import schema
-from quality.suites.staging import validate_staging
+from assets.staging.suite import validate_staging
 
 D = dt.date
 
@@ -185,7 +185,7 @@ def test_all_null_optional_dates_pass() -> None:
 
 def test_witness_validation_matches_whole_table(monkeypatch) -> None:
     """Above SAMPLE_ROWS GX sees only the witness rows: same verdicts and unexpected counts."""
-    import quality.suites.staging as st
+    import assets.staging.suite as st
 
     t = _tables()
     t["persons"] = t["persons"].with_columns(
@@ -246,7 +246,7 @@ def _two_organisations() -> tuple[dict[str, pl.DataFrame], ...]:
 def test_validation_in_parts_per_organisation_equals_validation_of_the_whole(monkeypatch) -> None:
     """The staging asset validates one organisation at a time: same verdicts and counts as the
     union, with and without witness rows; an organisation cannot come back in a later part."""
-    import quality.suites.staging as st
+    import assets.staging.suite as st
 
     whole, a, b = _two_organisations()
     for sample in (st.SAMPLE_ROWS, 0):
@@ -269,7 +269,7 @@ def test_validation_in_parts_per_organisation_equals_validation_of_the_whole(mon
 
 
 def test_orphan_look_up_per_organisation_equals_the_join() -> None:
-    import quality.suites.staging as st
+    import assets.staging.suite as st
 
     df = pl.DataFrame(
         {

@@ -23,7 +23,7 @@ class ReleaseConfig(dg.ConfigurableResource):
     candidate_dir: str
     research_db: str
     anonymisation: dict[str, Any]
-    threshold: int = 10  # minimum persons per published aggregate cell
+    threshold: int  # minimum persons per published cell: [tables] threshold (default in settings)
 
     def config(self) -> AnonymisationConfig:
         """The typed anonymisation settings (defaults overlaid with brugstat.toml)."""

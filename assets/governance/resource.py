@@ -1,4 +1,5 @@
-"""The governance resource: retention terms, the request file and the date retention counts to."""
+"""The governance resource (Dagster): retention terms, the request file and the date that
+retention counts to."""
 
 import datetime as dt
 from pathlib import Path
