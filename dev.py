@@ -18,11 +18,13 @@ before anything is installed.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".brugstat-setup-stamp"
 BIN = VENV / "bin"
+INSTALL_LOG = VENV / "install.log"
+COMMANDS = ("demo", "test", "setup", "brugstat")
 
 
 def _fingerprint() -> str:
@@ -50,10 +54,49 @@ def setup() -> None:
         print("dev.py: creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
-    print("dev.py: installing the locked requirements (first time: a minute or two)", flush=True)
-    subprocess.run([*pip, "install", "-q", "-r", str(ROOT / "requirements.lock")], check=True)
-    subprocess.run([*pip, "install", "-q", "--no-deps", "-e", str(ROOT)], check=True)
+    n = sum(
+        1
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    print(
+        f"dev.py: installing {n} locked packages into .venv (first time: 2-3 minutes; "
+        f"pip's output goes to {INSTALL_LOG.relative_to(ROOT)})",
+        flush=True,
+    )
+    started = time.monotonic()
+    _pip_with_progress([*pip, "install", "-r", str(ROOT / "requirements.lock")], started)
+    _pip_with_progress([*pip, "install", "--no-deps", "-e", str(ROOT)], started)
+    print(f"dev.py: installed in {time.monotonic() - started:.0f} s", flush=True)
     STAMP.write_text(want)
+
+
+def _pip_with_progress(cmd: list[str], started: float) -> None:
+    """Run pip with its output in INSTALL_LOG; on a terminal, one line that says what it does."""
+    tty = sys.stdout.isatty()
+    with open(INSTALL_LOG, "a", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            time.sleep(1)
+            if tty:
+                line = f"  {time.monotonic() - started:4.0f} s  {_last_pip_step()[:60]:<60}"
+                print("\r" + line, end="", flush=True)
+    if tty:
+        print("\r" + " " * 72 + "\r", end="", flush=True)
+    if proc.returncode != 0:
+        sys.exit(f"dev.py: the install failed (exit {proc.returncode}); see {INSTALL_LOG}.")
+
+
+def _last_pip_step() -> str:
+    """The newest 'Collecting x' / 'Installing collected packages' line of the install log."""
+    try:
+        lines = INSTALL_LOG.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if line.startswith(("Collecting", "Downloading", "Installing", "Building", "Successfully")):
+            return line.strip()
+    return "resolving"
 
 
 def system_packages() -> None:
@@ -99,6 +142,15 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:  # before the minutes-long install, not after it
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        print(
+            f"dev.py: unknown command {command!r}.{hint} Commands: {', '.join(COMMANDS)} "
+            "(python3 dev.py --help).",
+            file=sys.stderr,
+        )
+        return 2
     setup()
     if command == "setup":
         return 0
@@ -113,8 +165,7 @@ def main(argv: list[str]) -> int:
         return _run([str(BIN / "python"), "-m", "pytest", *rest])
     if command == "brugstat":
         return _run([str(BIN / "brugstat"), *rest])
-    print(f"dev.py: unknown command {command!r}; see python3 dev.py --help", file=sys.stderr)
-    return 2
+    return 2  # unreachable: the command was checked above
 
 
 if __name__ == "__main__":

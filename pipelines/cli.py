@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pipelines.locking import ensure_instance_config, run_in_progress
@@ -40,12 +39,12 @@ def _dagster_home(settings: Settings) -> Path:
 
 def ensure_key(settings: Settings, *, create: bool) -> None:
     """Make sure a key is available; for the demo, create one outside the repo and say so."""
-    from pipelines.keys import create_key_file
+    from pipelines.keys import KeyFileError, create_key_file
 
     if key_from_environment() is not None or settings.paths.key_file.exists():
         return
     if not create:
-        raise SystemExit(
+        raise KeyFileError(
             f"No pseudonymisation key at {settings.paths.key_file}. "
             "Create one with `brugstat key create` (or set BRUGSTAT_PSEUDONYM_KEY)."
         )
@@ -69,74 +68,50 @@ def generate(settings: Settings, *, people: int, seed: int, force: bool) -> None
         print(f"Synthetic exports for {people} people already in {landing}; reusing them.")
         return
     summary = write_exports(
-        landing, people=people, seed=seed, progress=True, today=settings.synthetic.today
+        landing,
+        people=people,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+        today=settings.synthetic.today,
     )
     stamp.write_text(json.dumps(want))
     print(f"Wrote synthetic exports for {people} people to {landing} ({summary.seconds:.1f} s).")
 
 
-def run_pipeline(settings: Settings) -> bool:
-    """Materialise every asset in-process, recorded in the Dagster instance the UI reads."""
-    import dagster as dg
-
+def run_pipeline(settings: Settings, *, verbosity: int = 0) -> bool:
+    """Materialise every asset in-process as a run of the job the Dagster UI shows; one line per
+    step here, Dagster's full log in data/logs/ (``-v``/``-vv`` also show it here)."""
     from pipelines.checks import failed_check_lines
-    from pipelines.definitions import ALL_JOB, build_definitions
+    from pipelines.definitions import ALL_JOB
+    from pipelines.launch import run_job
 
     _dagster_home(settings)
     if run_in_progress(settings.paths.data_dir):  # the run itself takes the lock (resource)
         print(f"brugstat: another run is in progress on {settings.paths.data_dir}; wait for it.")
         return False
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(ALL_JOB)
-    started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    seconds = time.perf_counter() - started
+    print(f"Running {ALL_JOB}: one line per step; Dagster's own log goes to a file.", flush=True)
+    outcome = run_job(settings, ALL_JOB, verbosity=verbosity)
+    result = outcome.result
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
     print(
-        f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s; "
-        f"{len(checks) - len(failed)}/{len(checks)} asset checks passed."
+        f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'} in "
+        f"{outcome.seconds:.1f} s; {len(checks) - len(failed)}/{len(checks)} asset checks passed."
     )
     for line in failed_check_lines(failed):
         print(line)
+    print(f"  Dagster's log of this run: {outcome.log_file}")
     return result.success and not failed
 
 
-def _summary(settings: Settings) -> None:
-    import duckdb
+def _summary(settings: Settings, before: dict | None) -> None:
+    """Steward database and release in a few lines, with the change since ``before``."""
+    from pipelines.summary import release_lines, release_snapshot, steward_line
 
-    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-        names = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where schema_name in ('canonical', 'quarantine', 'pseudonymised') order by 1, 2"
-        ).fetchall()
-        # Exact counts: estimated_size still includes rows the governance purge deleted.
-        rows = [
-            (s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in names
-        ]
-    print("Steward database (rows):")
-    for schema_name, table, n in rows:
-        print(f"  {schema_name}.{table}: {n}")
-    if settings.paths.research_db.exists():
-        with duckdb.connect(str(settings.paths.research_db), read_only=True) as con:
-            release = con.execute(
-                "select release_id, k_achieved, persons_suppressed, cells_suppressed_primary, "
-                "cells_suppressed_secondary from meta_release order by built_at desc limit 1"
-            ).fetchone()
-            marts = [
-                (t, con.execute(f'select count(*) from "{t}"').fetchone()[0])
-                for (t,) in con.execute(
-                    "select table_name from duckdb_tables() where table_name like 'mart_%' "
-                    "order by 1"
-                ).fetchall()
-            ]
-        print(
-            f"Research release {release[0]}: k achieved {release[1]}, persons suppressed "
-            f"{release[2]}, cells suppressed {release[3]} primary + {release[4]} secondary."
-        )
-        for table, n in marts:
-            print(f"  {table}: {n}")
+    print(steward_line(settings.paths.staging_db))
+    after = release_snapshot(settings.paths.research_db)
+    if after is not None:
+        print("\n".join(release_lines(after, before)))
 
 
 def _outputs(settings: Settings) -> None:
@@ -226,8 +201,17 @@ def _check_output_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``brugstat`` command."""
-    parser = argparse.ArgumentParser(prog="brugstat", description=__doc__.split("\n")[0])
+    """Entry point of the ``brugstat`` command: one line and an exit code for every error."""
+    from pipelines.console import guarded
+
+    raw = sys.argv[1:] if argv is None else list(argv)
+    return guarded(lambda: _main(raw), prog="brugstat", debug="--debug" in raw)
+
+
+def _main(argv: list[str]) -> int:
+    from pipelines.console import OneLineParser
+
+    parser = OneLineParser(prog="brugstat", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="synthetic exports, then every asset")
     demo.add_argument("--people", type=int, default=None)
@@ -295,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"brugstat: {exc}", file=sys.stderr)
             return 1
 
+    from pipelines.summary import release_snapshot
+
     if args.command in ("demo", "generate"):
         people = args.people or settings.synthetic.people
         seed = args.seed if args.seed is not None else settings.synthetic.seed
@@ -302,14 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             return 0
         ensure_key(settings, create=True)
-        ok = run_pipeline(settings)
+        before = release_snapshot(settings.paths.research_db)
+        ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
         if ok:
-            _summary(settings)
+            _summary(settings, before)
         _outputs(settings)
         return 0 if ok else 1
     if args.command == "run":
         ensure_key(settings, create=False)
-        ok = run_pipeline(settings)
+        before = release_snapshot(settings.paths.research_db)
+        ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
+        if ok:
+            _summary(settings, before)
         _outputs(settings)
         return 0 if ok else 1
     if args.command == "key":

@@ -77,7 +77,8 @@ class ReportSettings(dg.ConfigurableResource):
         "Monitor for policymakers (Dutch HTML + PDF) of the newest release: participants, "
         "Bridge levels and goals per life domain, outcomes per organisation, methods and "
         "privacy, and the processing register. Built only from the release ledger's published "
-        "cells; suppressed cells show as '<10'. Written to <data_dir>/reports/<release_id>/."
+        "cells; suppressed cells show as '×' (CBS notation). Written to "
+        "<data_dir>/reports/<release_id>/."
     ),
 )
 def report_policy(

@@ -22,17 +22,26 @@ from assets.reports.content import DomainSection, Figure, OrganisationSection
 
 LOCALE = "nl-NL"
 FONT = "DejaVu Sans"
-SUPPRESSED_WORD = "onderdrukt"
-LEVEL_COLOURS = ("#d7191c", "#fdae61", "#e6e29a", "#abd9e9", "#2c7bb6")
-"""Diverging, colour-blind safe (ColorBrewer RdYlBu), level 1 (crisis) red to 5 blue."""
-GOAL_COLOURS = ("#1a9641", "#bababa")
+SUPPRESSED_WORD = "× geheim"
+"""Drawn where a suppressed cell's bar would be: CBS's sign for a secret figure, and the word."""
+LEVEL_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+"""Sequential (ColorBrewer YlGnBu), level 1 (crisis) light to 5 (self-sufficient) dark: the
+lightness alone orders the levels, so the scale reads in black and white and for every kind of
+colour blindness; stacked segments also carry their level number."""
+GOAL_COLOURS = ("#2c7fb8", "#d9d9d9")
 END_REASON_COLOURS = {
-    "completed": "#2c7bb6",
-    "ongoing": "#abd9e9",
-    "no_support": "#bababa",
-    "aborted": "#fdae61",
-    "refused": "#d7191c",
+    "completed": "#0072b2",
+    "ongoing": "#56b4e9",
+    "no_support": "#cccccc",
+    "aborted": "#e69f00",
+    "refused": "#d55e00",
 }
+"""Okabe–Ito colours (distinguishable with each colour-vision deficiency); segments carry their
+label, bars their category on the axis, so no reading depends on colour alone."""
+OUTLINE = "#1f2d3d"
+"""Thin dark outline around every bar: a pale fill stays visible on white paper."""
+CHAR_PX = 6.5
+"""Approximate width of one character of a 10 px segment label (whether a label fits)."""
 BAR_STEP = 22  # px per bar row
 WIDE, NARROW = 300, 170  # px plot widths: fits A4 (170 mm text width) side by side
 
@@ -85,7 +94,7 @@ def _bars(
     base = alt.Chart(data).encode(y=y)
     bars = (
         base.transform_filter("datum.personen != null")
-        .mark_bar(height=BAR_STEP - 6)
+        .mark_bar(height=BAR_STEP - 6, stroke=OUTLINE, strokeWidth=0.6)
         .encode(
             x=alt.X("personen:Q", title="Personen", axis=alt.Axis(format=",d", tickCount=4)),
             color=alt.Color(
@@ -151,28 +160,70 @@ def _complete(figures: Sequence[Figure]) -> bool:
     return all(not f.suppressed for f in figures)
 
 
-def _stacked(rows: list[dict], groups: Sequence[str], parts: Sequence[str], colours, title):
-    data = alt.Data(values=rows)
-    return (
-        alt.Chart(data)
-        .mark_bar(height=BAR_STEP - 6)
-        .encode(
-            y=alt.Y("groep:N", sort=list(groups), title=None),
-            x=alt.X(
-                "aandeel:Q",
-                stack="normalize",
-                title="Aandeel van de personen",
-                axis=alt.Axis(format="%", tickCount=5),
-            ),
-            color=alt.Color(
-                "deel:N",
-                scale=alt.Scale(domain=list(parts), range=list(colours)),
-                sort=list(parts),
-                legend=alt.Legend(title=None, columns=5, symbolType="square"),
-            ),
-            order=alt.Order("volgorde:Q"),
+def _luminance(hex_colour: str) -> float:
+    """Relative luminance (WCAG) of ``#rrggbb``, 0 black to 1 white."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _stacked(
+    rows: list[dict],
+    groups: Sequence[str],
+    parts: Sequence[str],
+    colours: Sequence[str],
+    title: str,
+    short: dict[str, str] | None = None,
+) -> alt.LayerChart:
+    """100 % stacked bars with a label inside every segment wide enough to hold it (``short``
+    maps a part to its label; default the part itself), so no segment is told by colour alone."""
+    width = WIDE + NARROW
+    colour_of = dict(zip(parts, colours, strict=True))
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[r["groep"]] = totals.get(r["groep"], 0.0) + (r["aandeel"] or 0.0)
+    placed, start = [], dict.fromkeys(totals, 0.0)
+    for r in sorted(rows, key=lambda r: (r["groep"], r["volgorde"])):
+        total = totals[r["groep"]]
+        share = (r["aandeel"] or 0.0) / total if total else 0.0
+        label = (short or {}).get(r["deel"], r["deel"])
+        fits = share * width >= CHAR_PX * len(label) + 4
+        placed.append(
+            {
+                **r,
+                "begin": start[r["groep"]],
+                "eind": start[r["groep"]] + share,
+                "midden": start[r["groep"]] + share / 2,
+                "label": label if fits and share > 0 else "",
+                "tekstkleur": "#ffffff" if _luminance(colour_of[r["deel"]]) < 0.25 else OUTLINE,
+            }
         )
-        .properties(width=WIDE + NARROW, height=BAR_STEP * len(groups), title=title)
+        start[r["groep"]] += share
+    base = alt.Chart(alt.Data(values=placed)).encode(
+        y=alt.Y("groep:N", sort=list(groups), title=None)
+    )
+    bars = base.mark_bar(height=BAR_STEP - 6, stroke="#ffffff", strokeWidth=1).encode(
+        x=alt.X(
+            "begin:Q",
+            title="Aandeel van de personen",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%", tickCount=5),
+        ),
+        x2="eind:Q",
+        color=alt.Color(
+            "deel:N",
+            scale=alt.Scale(domain=list(parts), range=list(colours)),
+            sort=list(parts),
+            legend=alt.Legend(
+                title=None, columns=5, symbolType="square", symbolStrokeColor=OUTLINE
+            ),
+        ),
+    )
+    labels = base.mark_text(fontSize=10).encode(
+        x="midden:Q", text="label:N", color=alt.Color("tekstkleur:N", scale=None)
+    )
+    return alt.layer(bars, labels).properties(
+        width=width, height=BAR_STEP * len(groups), title=title
     )
 
 
@@ -197,6 +248,7 @@ def overview_levels_chart(domains: Sequence[DomainSection]) -> ChartSvg | None:
         [lb.level_label(v) for v in LEVELS],
         LEVEL_COLOURS,
         "Laatst gemeten niveau per leefgebied",
+        short={lb.level_label(v): str(v) for v in LEVELS},
     )
     alt_text = (
         "Gestapeld staafdiagram: verdeling van de deelnemers over de niveaus 1 tot en met 5 "

@@ -2,11 +2,13 @@
 
 Every count in the report is looked up in ``release_ledger`` — the cells the release actually
 published — never in microdata and never recomputed: a cell that is not in the ledger is not
-shown as a number. A suppressed cell becomes the text ``"<{threshold}"`` (``"<10"``); a cell the
-ledger does not list had no persons (the release does not list true zeros) and is shown as
-``"–"``. Shares are derived only from published cells and say so when their numerator or
-denominator was suppressed. The protected mart tables are read only to prove they agree with the
-ledger (:func:`compare_marts`): a disagreement means the file is not one consistent release.
+shown as a number. The notation is CBS's: a suppressed (secret) cell is ``"×"`` — whether it
+was small or hidden to protect another cell, so "<10" would be wrong for half of them; a cell
+the ledger does not list had no persons (the release does not list true zeros) and is ``"–"``;
+a figure that cannot be given is ``"."``. Shares are derived only from published cells; a share
+with a suppressed part is ``"×"`` too and says which part. The protected mart tables are read
+only to prove they agree with the ledger (:func:`compare_marts`): a disagreement means the file
+is not one consistent release.
 
 The key id in ``meta_release`` is never read here: policymakers do not need it.
 """
@@ -63,7 +65,7 @@ class Cell:
 class Figure:
     """One number as the report shows it, with where it comes from.
 
-    ``count``: a ledger cell (``cell_key``), its value or ``"<threshold"``; ``absent``: a cell
+    ``count``: a ledger cell (``cell_key``), its value or ``"×"``; ``absent``: a cell
     the ledger does not list (no persons), shown as ``"–"``; ``derived``: a share computed from
     published cells ``num_keys`` / ``den_keys``; ``param``: a release figure from
     ``meta_release`` (``param`` names it).
@@ -270,8 +272,18 @@ class ReportContent:
 
     @property
     def suppressed_text(self) -> str:
-        """How a suppressed cell is shown (``<10``)."""
+        """How a suppressed cell is shown (CBS ``×``)."""
         return suppressed_text(self.threshold)
+
+    @property
+    def reference_date(self) -> dt.date:
+        """The peildatum of the figures (see :func:`reference_date`)."""
+        return reference_date(self.meta)
+
+    @property
+    def period(self) -> str:
+        """The period the figures cover, in Dutch (see :func:`period_text`)."""
+        return period_text(self.ledger)
 
 
 _COORD_SPLIT = re.compile(r";(?=[A-Za-z_][A-Za-z0-9_]*=)")
@@ -292,24 +304,68 @@ def parse_coordinates(text: str | None) -> dict[str, str]:
     return out
 
 
-def suppressed_text(threshold: int) -> str:
-    """The text of a suppressed cell: ``<10`` for threshold 10."""
-    return f"<{threshold}"
+def reference_date(meta: ReleaseMeta) -> dt.date:
+    """The peildatum: the release's own reference date when its parameters record one
+    (``reference_date``, ISO), else the day it was built from the exports as delivered."""
+    recorded = meta.parameters.get("reference_date")
+    if recorded:
+        return dt.date.fromisoformat(str(recorded)[:10])
+    return meta.built_at.date()
+
+
+def period_text(ledger: Ledger) -> str:
+    """The intake years the published cells cover, in Dutch, from the ledger's coordinates.
+
+    >>> period_text(Ledger("r", [Cell("t", "k", {"intake_year": "2021"}, 12, False),
+    ...                           Cell("t", "l", {"intake_year": "2024"}, None, True)]))
+    'instroomjaren 2021 tot en met 2024'
+    """
+    years = sorted(
+        {
+            c.coordinates["intake_year"]
+            for c in ledger.cells.values()
+            if re.fullmatch(r"\d{4}", c.coordinates.get("intake_year", ""))
+        }
+    )
+    if not years:
+        return "alle instroomjaren samen (deze release publiceert geen cijfers per instroomjaar)"
+    if len(years) == 1:
+        return f"instroomjaar {years[0]}"
+    return f"instroomjaren {years[0]} tot en met {years[-1]}"
+
+
+SECRET = "×"
+"""CBS sign for a secret (suppressed) figure."""
+NIL = "–"
+"""CBS sign for nil: no persons."""
+NOT_AVAILABLE = "."
+"""CBS sign for a figure that is not available (here: a share of nobody)."""
+
+
+def suppressed_text(threshold: int | None = None) -> str:
+    """The text of a suppressed cell: CBS's ``×`` (the threshold is not shown: a cell can also
+    be suppressed to protect another one, and then it may be large).
+
+    >>> suppressed_text(10)
+    '×'
+    """
+    return SECRET
 
 
 def count_figure(cell: Cell | None, threshold: int) -> Figure:
-    """How one ledger cell is shown: its value, ``<threshold`` when suppressed, ``–`` when the
-    ledger does not list it (the release lists no true zeros)."""
+    """How one ledger cell is shown: its value, ``×`` when suppressed, ``–`` when the ledger
+    does not list it (the release lists no true zeros)."""
     if cell is None:
-        return Figure("absent", "–", value=0.0)
+        return Figure("absent", NIL, value=0.0)
     if cell.suppressed or cell.value is None:
         return Figure("count", suppressed_text(threshold), None, cell.key, suppressed=True)
     return Figure("count", lb.fmt_int(cell.value), float(cell.value), cell.key)
 
 
 def share_figure(numerator: Sequence[Figure], denominator: Sequence[Figure]) -> Figure:
-    """A percentage from published figures only; ``n.b.`` with the reason when a part of it was
-    suppressed (the share would otherwise leak or guess a withheld number)."""
+    """A percentage from published figures only; ``×`` with the reason when a part of it was
+    suppressed (the share would otherwise leak or guess a withheld number), ``.`` for a share of
+    nobody."""
     num_keys = tuple(f.cell_key for f in numerator if f.cell_key)
     den_keys = tuple(f.cell_key for f in denominator if f.cell_key)
     sup_num = any(f.suppressed for f in numerator)
@@ -322,10 +378,10 @@ def share_figure(numerator: Sequence[Figure], denominator: Sequence[Figure]) -> 
             if sup_num
             else "noemer onderdrukt"
         )
-        return Figure("derived", "n.b.", None, num_keys=num_keys, den_keys=den_keys, note=which)
+        return Figure("derived", SECRET, None, num_keys=num_keys, den_keys=den_keys, note=which)
     den = sum(f.value or 0.0 for f in denominator)
     if den <= 0:
-        return Figure("derived", "–", None, num_keys=num_keys, den_keys=den_keys)
+        return Figure("derived", NOT_AVAILABLE, None, num_keys=num_keys, den_keys=den_keys)
     value = sum(f.value or 0.0 for f in numerator) / den
     return Figure("derived", lb.fmt_pct(value), value, num_keys=num_keys, den_keys=den_keys)
 

@@ -65,6 +65,7 @@ def render_html(content: ReportContent, charts: ReportCharts) -> str:
             charts=svg,
             title=REPORT_TITLE,
             date=lb.fmt_date(content.meta.built_at),
+            peildatum=lb.fmt_date(content.reference_date),
             params=[
                 (label, content.methods.params[name])
                 for name, label in PARAM_LABELS

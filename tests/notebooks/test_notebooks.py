@@ -121,6 +121,15 @@ def test_quick_start_runs(research_db: Path, release_id: str) -> None:
     assert re.search(r"Uitvoer (MAG|mag NIET) naar buiten", out)
     assert "Audit (terugrekenen uit totalen" in out  # the table with totals went through protect
     assert _stderr(nb) == ""
+    # CBS notation for the protected table: × for a secret cell, never "<10" or a bare word
+    with duckdb.connect(str(research_db), read_only=True) as con:
+        secret = con.execute(
+            "select count(*) from mart_goals_reached_by_domain "
+            "where area = 'Totaal' and is_suppressed"
+        ).fetchone()[0]
+    if secret:
+        assert "<td>×</td>" in html
+    assert "&lt;10" not in html and ">onderdrukt<" not in html
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The policymakers' report of a real (synthetic, 1,200-person) release: built through Dagster,
-every number a published ledger value, suppressed cells as '<10', no URL, the blocking check
+every number a published ledger value, suppressed cells as CBS's '×', no URL, the blocking check
 catching planted numbers and e-mail addresses, and the HTML and PDF actually rendering (headless
 Chromium screenshot, pdftoppm pages)."""
 
@@ -80,7 +80,7 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
         key, shown = htmllib.unescape(key), htmllib.unescape(shown)
         assert key in ledger, "a shown cell is not in the release ledger"
         value, suppressed = ledger[key]
-        assert shown == (f"<{threshold}" if suppressed else fmt_int(value))
+        assert shown == ("×" if suppressed else fmt_int(value))
     published = {fmt_int(v) for v, s in ledger.values() if not s}
     statistics, methods = html.split('<section id="methoden"', 1)
     for td in re.findall(r"<td>(.*?)</td>", statistics, flags=re.S):
@@ -91,7 +91,7 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
             if "afgeleid" in cls:
                 assert re.fullmatch(r"\d{1,3},\d%", text), "a derived number is not a share"
             else:
-                assert text in published or text == f"<{threshold}"
+                assert text in published
         bare = re.sub(r"<span[^>]*>[^<]*</span>", "", td)
         assert not re.search(r"\d", bare), "a table cell has a number outside a figure"
     # the methods table shows the release's own figures from meta_release
@@ -111,14 +111,30 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
     assert params and set(params) <= expected
 
 
-def test_suppressed_cells_show_as_less_than_threshold(built_report) -> None:
+def test_every_suppressed_cell_renders_as_the_cbs_secret_sign(built_report) -> None:
     html = built_report.html()
     _, ledger, _ = _newest_ledger(built_report.research_db)
     hidden = {k for k, (_, s) in ledger.items() if s}
-    shown = dict(re.findall(r'data-cell="([^"]*)">([^<]*)<', html))
+    shown = {htmllib.unescape(k): v for k, v in re.findall(r'data-cell="([^"]*)">([^<]*)<', html)}
     shown_hidden = hidden & set(shown)
     assert shown_hidden, "the demo release should show at least one suppressed cell"
-    assert {shown[k] for k in shown_hidden} == {"&lt;10"}
+    assert {shown[k] for k in shown_hidden} == {"×"}
+    assert {k for k, v in shown.items() if v == "×"} == shown_hidden  # × only for secret cells
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", html))
+    assert not re.search(r"<\s*\d", text), "a '<threshold' notation is left in the report"
+    assert "n.b." not in text
+
+
+def test_first_page_has_peildatum_and_period(built_report) -> None:
+    html = built_report.html()
+    title_page = html.split('<nav class="inhoud"', 1)[0]
+    peildatum = re.search(r'<dd class="peildatum">([^<]+)</dd>', title_page)
+    assert peildatum and re.fullmatch(r"\d{1,2} \w+ \d{4}", peildatum.group(1))
+    assert re.search(r'<dd class="periode">[^<]*instroomja', title_page)
+    guide = html.split('class="leeswijzer"', 1)[1].split("</section>", 1)[0]
+    for sign, meaning in (("×", "Geheim"), ("–", "Nihil"), (".", "Gegevens ontbreken")):
+        assert f'<span class="n{" onderdrukt" if sign == "×" else ""}">{sign}</span>' in guide
+        assert meaning in guide
 
 
 def test_threshold_and_numbers_come_from_the_release(built_report, tmp_path: Path) -> None:
@@ -148,7 +164,8 @@ def test_threshold_and_numbers_come_from_the_release(built_report, tmp_path: Pat
         )
     after = read_report_content(db, register=register, verify_marts=False)
     assert after.key_figures[0].figure.text == "12.345"  # from the ledger, not the mart
-    assert after.suppressed_text == "<15"
+    assert after.suppressed_text == "×"  # the sign does not depend on the threshold ...
+    assert after.methods.params["threshold"].text == "15"  # ... which the reading guide names
     flagged = read_report_content(db, register=register)
     assert flagged.n_mismatches == 1
     assert OUTCOMES in flagged.mismatches[0]
@@ -278,7 +295,8 @@ def test_pdf_text_has_every_part(built_report) -> None:
         "Methoden en privacy",
         "verwerkingsregister",
         "Verwerking",
-        "<10",
+        "×",
+        "Peildatum",
         built_report.metadata["release_id"],
     ):
         assert expected in text, expected

@@ -1,5 +1,5 @@
 """The report's pure pieces on a small hand-made ledger (no release needed): Dutch number style,
-suppressed cells as '<threshold', shares that say what was suppressed, charts that never draw a
+suppressed cells as CBS's '×', shares that say what was suppressed, charts that never draw a
 suppressed cell, and the report check catching planted numbers, identifiers and URLs."""
 
 from __future__ import annotations
@@ -134,10 +134,10 @@ def test_coordinates_parse_back_into_their_dimensions() -> None:
     assert parse_coordinates("") == {}
 
 
-def test_suppressed_cell_shows_the_release_threshold() -> None:
+def test_suppressed_cell_shows_the_cbs_secret_sign() -> None:
     cell = Cell("t", "m|a=x", {"a": "x"}, None, suppressed=True)
-    assert count_figure(cell, 10).text == "<10"
-    assert count_figure(cell, 15).text == "<15"
+    assert count_figure(cell, 10).text == "×"
+    assert count_figure(cell, 15).text == "×"
     assert count_figure(cell, 10).value is None
     assert count_figure(Cell("t", "m|a=y", {"a": "y"}, 1234, False), 10).text == "1.234"
     assert count_figure(None, 10).text == "–"  # not in the ledger: no persons
@@ -149,9 +149,10 @@ def test_share_says_which_part_was_suppressed() -> None:
     sup = count_figure(Cell("t", "k3", {}, None, True), 10)
     assert share_figure([pub], [tot]).text == "25,0%"
     assert (share_figure([sup], [tot]).text, share_figure([sup], [tot]).note) == (
-        "n.b.",
+        "×",
         "teller onderdrukt",
     )
+    assert share_figure([pub], [count_figure(None, 10)]).text == "."  # a share of nobody
     assert share_figure([pub], [sup]).note == "noemer onderdrukt"
     assert share_figure([sup], [sup]).note == "teller en noemer onderdrukt"
 
@@ -164,14 +165,14 @@ def test_small_report_passes_its_check(small_html: str) -> None:
     assert "http" not in small_html.lower()
 
 
-def test_suppressed_cells_render_as_less_than_threshold(small_html: str) -> None:
+def test_suppressed_cells_render_as_the_secret_sign(small_html: str) -> None:
     ledger = small_ledger()
     hidden = [c.key for c in ledger.cells.values() if c.suppressed]
     for key in hidden:
         for shown in re.findall(rf'data-cell="{re.escape(key)}">([^<]*)<', small_html):
-            assert shown == "&lt;10"
+            assert shown == "×"
     # level 4 is suppressed: the share on level 4–5 is not computed, and says why
-    assert 'n.b.</span><span class="nb-reden">teller onderdrukt' in small_html
+    assert '×</span><span class="nb-reden">teller onderdrukt' in small_html
 
 
 def test_chart_never_draws_a_suppressed_cell() -> None:
@@ -179,7 +180,7 @@ def test_chart_never_draws_a_suppressed_cell() -> None:
     chart = domain_chart(content.domains[0])
     assert chart is not None
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
-    assert {"120", "200", "300", "150", "onderdrukt"} <= set(texts)
+    assert {"120", "200", "300", "150", "× geheim"} <= set(texts)
     assert not any("<" in t or "&lt;" in t for t in texts)  # no "<10" drawn as a number
     assert chart.omitted == ("Niveau 4",)
     assert "http" not in chart.svg
