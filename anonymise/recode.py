@@ -100,6 +100,8 @@ def local_recode(
     first: AnonymisationResult | None = None
     capped = dict(hierarchies)
     for q, top in (max_levels or {}).items():
+        if q not in qis:
+            continue  # a cap on an attribute that is not a QI of this release binds nothing
         h = hierarchies[q]
         if top < h.height - 1:
             capped[q] = Hierarchy([r[: top + 1] for r in h.rows], name=h.name)

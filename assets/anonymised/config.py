@@ -183,7 +183,7 @@ class AnonymisationConfig:
                     f"anonymisation.max_share.{name}: a flag (health_flag, justice_flag) and a "
                     "share in (0, 1]."
                 )
-        bad_levels = set(self.max_levels) - set(self.quasi_identifiers)
+        bad_levels = set(self.max_levels) - set(QUASI_IDENTIFIERS)
         if bad_levels:
             raise ConfigError(f"anonymisation.max_levels: not a QI: {sorted(bad_levels)}.")
         if self.recoding_passes < 1:

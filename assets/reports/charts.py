@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import altair as alt
 import vl_convert as vlc
@@ -154,6 +154,44 @@ def domain_chart(domain: DomainSection) -> ChartSvg | None:
         "resultaat van hun doelen" + (f"; onderdrukt: {', '.join(hidden)}" if hidden else "") + "."
     )
     return ChartSvg(to_inline_svg(chart, domain.anchor), alt_text, tuple(hidden))
+
+
+def trend_chart(domain: DomainSection) -> ChartSvg | None:
+    """The share at level 4–5 per intake year (a line with marked points, readable in black and
+    white); a year whose share is not published is a gap, named in the text alternative.
+    ``None`` with fewer than two published years."""
+    rows = [
+        {"jaar": year, "aandeel": None if f.suppressed or f.value is None else f.value}
+        for year, f in domain.trend
+    ]
+    shown = [r for r in rows if r["aandeel"] is not None]
+    if len(shown) < 2:
+        return None
+    years = [r["jaar"] for r in rows]
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("jaar:O", sort=years, title="Jaar van instroom", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(
+            "aandeel:Q",
+            title="% op niveau 4–5",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%", tickCount=5),
+        ),
+    )
+    line = base.mark_line(color="#253494", strokeWidth=2).transform_filter("datum.aandeel != null")
+    points = base.mark_point(
+        shape="square", filled=True, size=40, color="#253494"
+    ).transform_filter("datum.aandeel != null")
+    chart = alt.layer(line, points).properties(
+        width=WIDE + NARROW, height=120, title="Aandeel op niveau 4–5, per jaar van instroom"
+    )
+    hidden = [r["jaar"] for r in rows if r["aandeel"] is None]
+    alt_text = (
+        f"Lijndiagram {domain.label}: aandeel deelnemers op niveau 4 of 5 bij de laatste meting, "
+        f"per jaar van instroom ({years[0]}–{years[-1]})"
+        + (f"; niet gepubliceerd: {', '.join(hidden)}" if hidden else "")
+        + ". De cijfers staan in de tabel per jaar van instroom."
+    )
+    return ChartSvg(to_inline_svg(chart, domain.anchor + "-trend"), alt_text, tuple(hidden))
 
 
 def _complete(figures: Sequence[Figure]) -> bool:
@@ -307,6 +345,7 @@ class ReportCharts:
     outcomes: ChartSvg | None
     domains: dict[str, ChartSvg | None]
     organisations: dict[str, ChartSvg | None]
+    trends: dict[str, ChartSvg | None] = field(default_factory=dict)
 
 
 def make_charts(
@@ -318,4 +357,5 @@ def make_charts(
         outcomes=outcomes_chart(organisations),
         domains={d.code: domain_chart(d) for d in domains},
         organisations={o.code: organisation_chart(o) for o in organisations},
+        trends={d.code: trend_chart(d) for d in domains},
     )

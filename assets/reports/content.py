@@ -128,6 +128,8 @@ class DomainSection:
     share_reached: Figure
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = ()
+    trend: tuple[tuple[str, Figure], ...] = ()
+    """Per intake year, the share of the year's measured participants at level 4 or 5."""
 
     @property
     def has_data(self) -> bool:
@@ -564,7 +566,11 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
     headers = (*(lb.level_label(v) for v in LEVELS), "Totaal", lb.SHARE_HIGH_HEADER)
     tables: list[Table] = []
     notes: list[str] = []
-    areas = _body_codes(ledger.codes(lt, "area"))
+    # sub-gemeente areas (stadsdelen, kernen) first, then the gemeenten (their totals)
+    all_areas = _body_codes(ledger.codes(lt, "area"))
+    areas = [a for a in all_areas if not a.startswith("GM")] + [
+        a for a in all_areas if a.startswith("GM")
+    ]
     if areas:
         codes = areas if len(areas) == 1 else [*areas, TOTAL]
         rows = _rows_by(
@@ -572,8 +578,9 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
         )
         tables.append(
             Table(
-                f"{label}: personen naar laatst gemeten niveau, per gemeente",
-                "Gemeente",
+                f"{label}: personen naar laatst gemeten niveau, per stadsdeel of kern en "
+                "per gemeente",
+                "Gebied",
                 headers,
                 tuple(rows),
             )
@@ -598,7 +605,15 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
                 tuple(rows),
             )
         )
-    elif years:
+    trend = tuple(
+        (
+            y,
+            share_figure([lv(v, intake_year=y) for v in HIGH_LEVELS], [lv(TOTAL, intake_year=y)]),
+        )
+        for y in years
+        if re.fullmatch(r"\d{4}", y)
+    )
+    if not [y for y in years if y != UNKNOWN] and years:
         notes.append(
             "Het jaar van instroom is in deze release gegeneraliseerd (niet beschikbaar); "
             "daarom is er geen uitsplitsing naar jaar."
@@ -629,6 +644,7 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
         share_reached=share_reached,
         tables=tuple(tables),
         notes=tuple(notes),
+        trend=trend,
     )
 
 

@@ -56,6 +56,7 @@ def render_html(content: ReportContent, charts: ReportCharts) -> str:
         "outcomes": charts.outcomes,
         "domains": charts.domains,
         "organisations": charts.organisations,
+        "trends": charts.trends,
     }
     return (
         environment()
