@@ -31,7 +31,9 @@ def test_the_milp_gives_one_pattern_whatever_the_time_limit() -> None:
     ts = _three_d()
     rules = PrimaryRules(group_share=None)
     runs = [protect(ts, rules=rules, method="milp", time_limit=t) for t in (300.0, 600.0)]
-    assert runs[0].record["solver"]["milp"]["status"] == "work_limit"
+    # it stops on its deterministic budget (or, on a faster path, at the optimum): never on the
+    # clock, so both time limits give the same pattern
+    assert runs[0].record["solver"]["milp"]["status"] in ("work_limit", "optimal")
     assert np.array_equal(runs[0].suppressed, runs[1].suppressed)
     assert all(r.audit.ok for r in runs)
     assert all("time_limit" not in r.record["status"] for r in runs)
