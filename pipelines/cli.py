@@ -10,6 +10,7 @@
     brugstat check-output FILE... | --sql QUERY [--session S]   may these results leave?
     brugstat ui [--port P]         the Dagster UI on 127.0.0.1
     brugstat config check [FILE]   every problem in brugstat.toml at once (exit 1 if any)
+    brugstat docs                  HTML catalogue of the release: data/docs/<release>/index.html
 
 Settings come from brugstat.toml (see pipelines/settings.py). Messages never print personal data
 or the key; they name files, rows and rules.
@@ -259,6 +260,7 @@ def _main(argv: list[str]) -> int:
     cfg = sub.add_parser("config", help="check brugstat.toml: every problem at once (exit 1)")
     cfg.add_argument("action", choices=["check"])
     cfg.add_argument("file", nargs="?", type=Path, help="default: the file brugstat would read")
+    sub.add_parser("docs", help="HTML catalogue of the current release (tables, columns)")
     args = parser.parse_args(argv)
     if args.command == "config":  # before loading: the file may be the problem
         from pipelines.settings import config_check
@@ -308,6 +310,16 @@ def _main(argv: list[str]) -> int:
         return _person_command(settings, args)
     if args.command == "check-output":
         return _check_output_command(settings, args)
+    if args.command == "docs":
+        from pipelines.docs_site import DocsError, write_docs
+
+        try:
+            path = write_docs(settings.paths.research_db, settings.paths.data_dir / "docs")
+        except DocsError as exc:
+            print(f"brugstat: {exc}", file=sys.stderr)
+            return 1
+        print(f"Catalogue of the release: {path}")
+        return 0
     if args.command == "ui":
         home = _dagster_home(settings)
         print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
