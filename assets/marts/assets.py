@@ -304,15 +304,28 @@ def mart_tables(
             meta["cells"] = df.height
             meta["cells_suppressed"] = int(df["is_suppressed"].sum())
         if table == "mart_persons":
+            # plain rounded numbers (never numpy): the UI plots each across releases; an
+            # unknown figure is left out (a gap), never shown as a reassuring 0
+            def num(x: object, digits: int | None = None) -> float | int | None:
+                v = float("nan") if x is None else float(x)  # type: ignore[arg-type]
+                if v != v:
+                    return None
+                return int(v) if digits is None else round(v, digits)
+
+            figures = {
+                "k_achieved": num(info.k_achieved),
+                "persons": num(report.rows.get(table) if report is not None else None),
+                "persons_suppressed": num(info.persons_suppressed),
+                "cells_suppressed": num(aggregates.n_primary + aggregates.n_secondary),
+                "max_risk": num(info.max_risk, 4),
+                "avg_risk": num(info.avg_risk, 4),
+                "loss": num(info.information_loss, 4),
+            }
+            meta |= {k: v for k, v in figures.items() if v is not None}
             meta |= {
-                "k_achieved": info.k_achieved,
-                "persons_suppressed": info.persons_suppressed,
-                "max_risk": info.max_risk,
-                "avg_risk": info.avg_risk,
-                "loss": info.information_loss,
                 "classes_held_back": dg.MetadataValue.json(held_back),
-                "primary_cells": aggregates.n_primary,
-                "secondary_cells": aggregates.n_secondary,
+                "primary_cells": int(aggregates.n_primary),
+                "secondary_cells": int(aggregates.n_secondary),
                 "timings": dg.MetadataValue.json(timer.timings),
             }
         checks = [
