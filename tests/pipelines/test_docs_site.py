@@ -136,3 +136,21 @@ def test_missing_database_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DocsError, match="no research database"):
         write_docs(tmp_path / "absent.duckdb", tmp_path / "docs")
     assert not (tmp_path / "docs").exists()
+
+
+def test_cli_docs_writes_the_page_and_says_where(demo_release, tmp_path: Path, monkeypatch, capsys):
+    from pipelines import cli
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(demo_release.paths.research_db, data / "research.duckdb")
+    settings = demo_release.with_data_dir(data)
+    monkeypatch.setattr(cli, "load_settings", lambda: settings)
+    assert cli.main(["docs"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].endswith("index.html")
+    assert Path(out[0].split(": ", 1)[1]).is_file()
+    (data / "research.duckdb").unlink()
+    assert cli.main(["docs"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no research database" in err[0]
