@@ -84,11 +84,11 @@ def main() -> None:
     from assets.governance.purge import governance_step
     from assets.governance.requests import REQUESTS_SCHEMA
     from assets.governance.retention import RetentionPolicy
-    from assets.pseudonymised.tables import pseudonymise_database
-    from assets.raw.exports import write_and_validate
+    from assets.pseudonymised.write import pseudonymise_database
+    from assets.raw.load import write_and_validate
     from assets.raw.reader import read_export
     from assets.staging.adapters import ADAPTERS
-    from assets.staging.canonical import stage as stage_all
+    from assets.staging.load import stage as stage_all
     from pipelines.resources import StagingDatabase
     from quality.gx_runtime import context, prewarm
 

@@ -7,17 +7,19 @@ Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import dagster as dg
 
 from assets.anonymised.assets import anonymised_tables
 from assets.anonymised.resource import ReleaseConfig
-from assets.governance.purge import governance_purge
+from assets.governance.assets import governance_purge
 from assets.governance.resource import GovernanceConfig
 from assets.marts.assets import mart_tables
-from assets.pseudonymised.tables import pseudonymised_tables
-from assets.raw.exports import build_raw_assets
+from assets.pseudonymised.assets import pseudonymised_tables
+from assets.raw.assets import build_raw_assets
 from assets.reports import (
+    REPORT_GROUP,
     REPORT_RESOURCE_KEY,
     ReportSettings,
     report_assets,
@@ -25,7 +27,7 @@ from assets.reports import (
     report_selection,
 )
 from assets.staging.adapters import ADAPTERS
-from assets.staging.canonical import staging_canonical
+from assets.staging.assets import staging_canonical
 from pipelines.automation import build_landing_sensor
 from pipelines.locking import EXCLUSIVE_TAGS
 from pipelines.modes import StewardModeError, prepare
@@ -36,18 +38,26 @@ ALL_JOB = "brugstat_all"
 REPORT_JOB = "brugstat_report"
 
 
+def in_group(group: str, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """``assets`` with every asset they define put in ``group``."""
+    return list(dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=group), assets))
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions for one deployment's settings (tests pass their own)."""
     enabled = {org: ADAPTERS[org] for org in settings.organisations}
-    assets = [
-        *build_raw_assets(enabled, {o: settings.register_text(o) for o in enabled}),
-        staging_canonical,
-        governance_purge,
-        pseudonymised_tables,
-        anonymised_tables,
-        mart_tables,
-        *report_assets,
-    ]
+    # Each layer's group is named here once (the asset modules set none): the UI's lineage
+    # shows the layers top to bottom, and a job can select a layer by its group.
+    layers: dict[str, Sequence[dg.AssetsDefinition]] = {
+        "raw": build_raw_assets(enabled, {o: settings.register_text(o) for o in enabled}),
+        "staging": [staging_canonical],
+        "governance": [governance_purge],
+        "pseudonymised": [pseudonymised_tables],
+        "anonymised": [anonymised_tables],
+        "marts": [mart_tables],
+        REPORT_GROUP: report_assets,
+    }
+    assets = [a for group, defs in layers.items() for a in in_group(group, defs)]
     job = dg.define_asset_job(
         ALL_JOB,
         selection=dg.AssetSelection.all(),

@@ -51,7 +51,7 @@ def layer(module: str) -> str | None:
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
-    """``assets/raw/exports.py`` -> ``assets.raw.exports`` (a package is its ``__init__``)."""
+    """``assets/raw/load.py`` -> ``assets.raw.load`` (a package is its ``__init__``)."""
     parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 

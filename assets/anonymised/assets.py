@@ -132,7 +132,6 @@ def scan_parquet_identifiers(path: Path, table: str) -> CheckOutcome:
         )
         for t in ANONYMISED_TABLES
     ],
-    group_name="anonymised",
     check_specs=[
         dg.AssetCheckSpec(
             "k_anonymous_per_person",

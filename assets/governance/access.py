@@ -15,7 +15,7 @@ import duckdb
 
 from anonymise.bsn import bsn_check_digit_ok
 from assets.governance.purge import RAW_PERSON_KEYS
-from assets.raw.exports import raw_table
+from assets.raw.load import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
 from pipelines.resources import read_frame

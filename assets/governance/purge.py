@@ -13,25 +13,19 @@ Every action is written to ``meta.audit_log`` with counts only; every request is
 import datetime as dt
 import getpass
 import json
-from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
 
 from anonymise.pseudonym import pseudonymise
-from assets.governance.requests import match_requests, read_requests
-from assets.governance.resource import GovernanceConfig
+from assets.governance.requests import match_requests
 from assets.governance.retention import RetentionPolicy, expired_persons
 from assets.pseudonymised.transform import PERSON_DOMAIN
-from assets.raw.exports import raw_table
+from assets.raw.load import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
-from pipelines.checks import check_result
-from pipelines.metadata import markdown_table
-from pipelines.resources import PseudonymKey, StagingDatabase, read_frame, temp_table_keyed_like
+from pipelines.resources import read_frame, temp_table_keyed_like
 from pipelines.sql import AUDIT_DDL, transaction
-from quality.access import check_private_files
 from quality.outcome import CheckOutcome
 
 # Raw columns that identify a person's rows in each export (ids are compared trimmed, upper-case).
@@ -285,68 +279,3 @@ def check_purged(con: duckdb.DuckDBPyConnection, purge_bsns: list[str]) -> Check
     if left:
         return CheckOutcome(False, f"{left} person record(s) with an erasure request remain.")
     return CheckOutcome(True, "No person with an erasure request remains in staging.")
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "governance_purge",
-            deps=[f"staging_{e}" for e in schema.ENTITIES] + ["quarantine_rows"],
-            description=__doc__,
-            kinds={"duckdb"},
-        )
-    ],
-    group_name="governance",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "steward_files_private",
-            asset="governance_purge",
-            blocking=True,
-            description="staging.duckdb, its WAL and the key file are readable by the steward "
-            "only (mode 0600); otherwise the run stops before anything is released.",
-        ),
-        dg.AssetCheckSpec(
-            "erased_persons_absent",
-            asset="governance_purge",
-            blocking=True,
-            description="After the purge no staged person carries a BSN with an erasure request.",
-        ),
-    ],
-)
-def governance_purge(
-    context: dg.AssetExecutionContext,
-    staging_db: StagingDatabase,
-    governance: GovernanceConfig,
-    pseudonym_key: PseudonymKey,
-):
-    """Apply retention terms and data-subject requests to the steward's database."""
-    requests = read_requests(governance.requests_path())
-    with staging_db.connect() as con:
-        summary = governance_step(
-            con,
-            policy=governance.policy(),
-            requests=requests,
-            today=governance.today_date(),
-            key=pseudonym_key.load(),
-            organisations=list(governance.organisations),
-            run_id=context.run.run_id,
-        )
-        outcome = check_purged(
-            con, requests.filter(pl.col("request") == "erasure")["bsn"].to_list()
-        )
-        report = con.execute(
-            "select counts from meta.audit_log order by logged_at desc limit 1"
-        ).fetchone()[0]
-    context.log.info(f"governance: {json.dumps(summary)}")
-    yield dg.MaterializeResult(
-        asset_key="governance_purge",
-        metadata={
-            **{k: v for k, v in summary.items() if isinstance(v, int)},
-            "audit_entry": dg.MetadataValue.json(json.loads(report)),
-            "retention_terms": markdown_table(governance.policy().frame()),
-        },
-    )
-    yield check_result("governance_purge", "erased_persons_absent", outcome)
-    db = Path(staging_db.path)
-    private = [db, db.with_name(db.name + ".wal"), Path(pseudonym_key.key_file).expanduser()]
-    yield check_result("governance_purge", "steward_files_private", check_private_files(private))

@@ -166,7 +166,6 @@ CHECK_DESCRIPTIONS = {
         )
         for name in [*MICRODATA, *AGGREGATES]
     ],
-    group_name="marts",
     check_specs=[
         dg.AssetCheckSpec(check, asset=table, blocking=True, description=CHECK_DESCRIPTIONS[check])
         for table, checks in CHECK_NAMES.items()

@@ -70,7 +70,6 @@ class ReportSettings(dg.ConfigurableResource):
 
 @dg.asset(
     name=REPORT_ASSET,
-    group_name=REPORT_GROUP,
     deps=list(AGGREGATE_TABLES),
     kinds={"html", "pdf"},
     description=(

@@ -211,7 +211,7 @@ def test_the_person_record_signatures_fit_the_hierarchy(tmp_path: Path) -> None:
     from assets.pseudonymised.transform import pseudonymise_all
     from assets.raw.reader import read_export
     from assets.staging.adapters import ADAPTERS
-    from assets.staging.canonical import run_adapters
+    from assets.staging.load import run_adapters
 
     landing = tmp_path / "landing"
     generate(landing, people=300, seed=8)

@@ -30,7 +30,7 @@ from assets.anonymised.release import DETAIL_IDS
 from assets.pseudonymised.transform import pseudonymise_all
 from assets.raw.reader import read_export
 from assets.staging.adapters import ADAPTERS
-from assets.staging.canonical import run_adapters
+from assets.staging.load import run_adapters
 from synthetic import generate
 
 PEOPLE = 1500

@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from assets.pseudonymised.tables import pseudonymise_database
 from assets.pseudonymised.transform import UNORDERED, pseudonymise_all
-from assets.raw.exports import write_raw
+from assets.pseudonymised.write import pseudonymise_database
+from assets.raw.load import write_raw
 from assets.raw.reader import read_export
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
-from assets.staging.canonical import stage
+from assets.staging.load import stage
 from pipelines.resources import StagingDatabase, read_frame
 from quality.privacy import scan_frame, scan_table
 

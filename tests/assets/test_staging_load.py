@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from assets.raw.exports import code_columns, write_raw
+from assets.raw.load import code_columns, write_raw
 from assets.raw.reader import RawExport, read_export
 from assets.staging.adapters import ADAPTERS, conservation
 from assets.staging.adapters.base import ExportSpec
 from assets.staging.adapters.common import DUPLICATE, dedupe, later_repeats
-from assets.staging.canonical import read_raw_export
+from assets.staging.load import read_raw_export
 from pipelines.resources import StagingDatabase, read_frame, write_frame
 
 LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "landing"

@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.raw.exports import write_raw
+from assets.raw.load import write_raw
 from assets.raw.reader import read_export
 from assets.staging.adapters import ADAPTERS
-from assets.staging.canonical import stage
+from assets.staging.load import stage
 from pipelines.access_request import show_person
 from pipelines.cli import main
 from pipelines.resources import StagingDatabase

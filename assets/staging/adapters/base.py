@@ -41,7 +41,7 @@ class ExportSpec:
     ``columns`` lists the export columns the adapter reads (``None``: all of them). Staging loads
     only those from the raw table, so names, contact details and free text that the adapter never
     maps are not copied into its working frames; duplicate detection still compares every column
-    (:func:`assets.staging.canonical.read_raw_export`).
+    (:func:`assets.staging.load.read_raw_export`).
     """
 
     name: str  # export name; the raw asset is raw_<organisation>__<name>

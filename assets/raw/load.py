@@ -1,22 +1,16 @@
-"""raw_<organisation>__<export>: each landing export read as it is, with a file manifest."""
+"""Writing a read export into the ``raw`` schema of staging.duckdb (text, code columns as
+ENUMs, the file manifest) beside its GX suite; the asset is ``assets.raw.assets``."""
 
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 
-import dagster as dg
 import duckdb
 import polars as pl
 
 from assets.raw.csvtext import DEFECT
-from assets.raw.reader import SOURCE_FILE, RawExport, read_export
+from assets.raw.reader import SOURCE_FILE, RawExport
 from assets.raw.suite import validate_raw
-from assets.staging.adapters.base import ExportSpec
-from pipelines.checks import check_result
-from pipelines.metadata import markdown_table
-from pipelines.resources import LandingFolder, StagingDatabase, write_frame
+from pipelines.resources import StagingDatabase, write_frame
 from pipelines.sql import transaction
-from quality.gx_runtime import prewarm
 from quality.outcome import CheckOutcome
 from quality.privacy import FREE_TEXT, IDENTIFIER_COLUMN
 
@@ -26,54 +20,6 @@ MANIFEST_TABLE = "manifest"
 def raw_table(organisation: str, export: str) -> str:
     """Table name of an export in the ``raw`` schema of staging.duckdb."""
     return f"{organisation}__{export}"
-
-
-def _raw_asset(organisation: str, spec: ExportSpec, register: str = "") -> dg.AssetsDefinition:
-    name = f"raw_{organisation}__{spec.name}"
-
-    @dg.asset(
-        name=name,
-        group_name="raw",
-        kinds={"polars", "duckdb"},
-        description=(
-            f"{spec.description or spec.name} — files `{spec.pattern}` in the landing folder "
-            f"`{organisation}/`, read as text ({spec.encoding}, separator '{spec.separator}') "
-            "with `_source_file`/`_source_row` lineage. Steward only: holds direct identifiers."
-            + register
-        ),
-        tags={"organisation": organisation},
-        # Larger exports first: the first raw step also waits for GX's import (~5 s), which a
-        # large export's load hides (the in-process executor orders steps by this tag).
-        op_tags={"dagster/priority": str(spec.priority)} if spec.priority else None,
-        check_specs=[
-            dg.AssetCheckSpec(
-                "raw_expectations",
-                asset=name,
-                blocking=True,
-                description="Great Expectations suite: required columns, ids present, codes, "
-                "levels, dates, amounts and BSN 11-proef within tolerances for a real export.",
-            )
-        ],
-    )
-    def _asset(
-        context: dg.AssetExecutionContext, landing: LandingFolder, staging_db: StagingDatabase
-    ) -> dg.MaterializeResult:
-        prewarm()  # GX imports (~5 s of Python) while the export is read and written
-        export = read_export(landing.root(), organisation, spec)
-        context.log.info(f"{name}: {export.data.height} rows from {export.manifest.height} file(s)")
-        outcome = write_and_validate(staging_db, organisation, spec.name, export)
-        return dg.MaterializeResult(
-            check_results=[check_result(name, "raw_expectations", outcome)],
-            metadata={
-                "rows": export.data.height,
-                "files": markdown_table(
-                    export.manifest.select("source_file", "rows", "bytes", "sha256")
-                ),
-                "columns": len(export.data.columns) - 2,
-            },
-        )
-
-    return _asset
 
 
 def write_raw(staging_db: StagingDatabase, organisation: str, export: str, raw: RawExport) -> None:
@@ -150,16 +96,3 @@ def _record_manifest(
     con.register("_m", manifest)
     con.execute(f"insert into raw.{MANIFEST_TABLE} select *, current_timestamp from _m")
     con.unregister("_m")
-
-
-def build_raw_assets(
-    adapters: Mapping[str, ModuleType], register: Mapping[str, str] | None = None
-) -> list[dg.AssetsDefinition]:
-    """One raw asset per organisation export declared by the adapters; ``register`` holds each
-    organisation's processing-register text for the asset descriptions."""
-    register = register or {}
-    return [
-        _raw_asset(org, spec, register.get(org, ""))
-        for org, adapter in adapters.items()
-        for spec in adapter.EXPORTS
-    ]
