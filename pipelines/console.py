@@ -126,7 +126,9 @@ def _failure_reason(event: Any) -> str:
         return ""
     first = (error.message.strip().splitlines() or [""])[0]
     first = first.removeprefix(f"{error.cls_name}: ").strip()
-    return f"{error.cls_name}: {first}"[:200]
+    # whole: the rule comes last in the project's messages (file, line, column, rule), and a
+    # message never holds a value, so nothing is gained by cutting it
+    return f"{error.cls_name}: {first}"
 
 
 def _is_tty(stream: IO[str]) -> bool:
@@ -271,7 +273,7 @@ def guarded(command: Callable[[], int], *, prog: str, debug: bool) -> int:
     except Exception as exc:
         if debug:
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        first = (str(exc).strip().splitlines() or [""])[0]
         if isinstance(exc, user_error_types()):
             print(f"{prog}: {first}", file=sys.stderr)
             return 2
