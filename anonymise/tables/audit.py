@@ -186,6 +186,13 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
     lower = np.full(len(idx), np.nan)
     upper = np.full(len(idx), np.nan)
     bound = np.full(len(idx), "exact", dtype=object)
+    # differences between releases without protection levels are unknowns, not cells: they
+    # link the releases but their own interval is nobody's secret
+    skip = (
+        problem.auxiliary[idx] & ~((problem.upl[idx] > 0) | (problem.lpl[idx] > 0))
+        if problem.auxiliary is not None
+        else np.zeros(len(idx), dtype=bool)
+    )
     lps = 0
     if len(idx):
         adj = (abs(sub).T @ abs(sub)).tocsr() if sub.shape[0] else sparse.eye_array(len(idx))
@@ -196,8 +203,10 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
             rows = np.flatnonzero(row_comp == comp)
             block = sub[rows][:, cols]
             c_lo, c_hi = problem.lower[idx[cols]], problem.upper[idx[cols]]
-            todo = None
-            if len(cols) > EXACT_INTERVALS:
+            todo = None if not skip[cols].any() else np.flatnonzero(~skip[cols])
+            if todo is not None and not len(todo):
+                continue
+            if len(cols) > EXACT_INTERVALS and (todo is None or len(todo) > EXACT_INTERVALS):
                 val = a[idx[cols]]
                 k = len(cols)
                 tol_c = 1e-6 * max(1.0, float(np.abs(a).max(initial=0.0)))
@@ -205,19 +214,22 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
                 up_cap = np.maximum(problem.upl[idx[cols]], eps)
                 dn_cap = np.maximum(problem.lpl[idx[cols]], 0.0)
                 has_dn = dn_cap > 0
-                target = np.concatenate([np.arange(k), np.flatnonzero(has_dn)])
-                sign = np.concatenate([np.ones(k), -np.ones(int(has_dn.sum()))])
-                cap = np.concatenate([up_cap, dn_cap[has_dn]])
+                want = ~skip[cols]
+                has_dn &= want
+                target = np.concatenate([np.flatnonzero(want), np.flatnonzero(has_dn)])
+                sign = np.concatenate([np.ones(int(want.sum())), -np.ones(int(has_dn.sum()))])
+                cap = np.concatenate([up_cap[want], dn_cap[has_dn]])
                 proven = _screen(block, rhs[rows], c_lo, c_hi, val, target, sign, cap)
                 lps += 4
-                up_ok = proven[:k]
+                up_ok = np.ones(k, dtype=bool)
+                up_ok[want] = proven[: int(want.sum())]
                 dn_ok = np.ones(k, dtype=bool)
-                dn_ok[has_dn] = proven[k:]
-                done = up_ok & dn_ok
-                lower[cols] = val - dn_cap
-                upper[cols] = val + up_cap
-                bound[cols] = "at least"
-                todo = np.flatnonzero(~done)
+                dn_ok[has_dn] = proven[int(want.sum()) :]
+                done = up_ok & dn_ok & want
+                lower[cols[want]] = (val - dn_cap)[want]
+                upper[cols[want]] = (val + up_cap)[want]
+                bound[cols[want]] = "at least"
+                todo = np.flatnonzero(~done & want)
             lo, hi, _calls = _solve_component(block, rhs[rows], c_lo, c_hi, todo)
             n_exact = len(cols) if todo is None else len(todo)
             lps += 2 * n_exact
@@ -225,6 +237,8 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
             lower[cols[sel]] = lo[sel]
             upper[cols[sel]] = hi[sel]
             bound[cols[sel]] = "exact"
+    keep = ~skip
+    idx, lower, upper, bound = idx[keep], lower[keep], upper[keep], bound[keep]
     vals = a[idx]
     upl = problem.upl[idx]
     lpl = problem.lpl[idx]
@@ -269,10 +283,13 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
         },
         schema_overrides={"key": pl.String},
     )
+    aux = (
+        problem.auxiliary[idx] if problem.auxiliary is not None else np.zeros(len(idx), dtype=bool)
+    )
     failures = [
         k
-        for k, p, e, ok in zip(keys, primary, exact, protected, strict=True)
-        if (p and not ok) or e
+        for k, p, e, ok, x in zip(keys, primary, exact, protected, aux, strict=True)
+        if (p and not ok) or (e and not x)
     ] + ps2_failures
     return AuditReport(
         ok=not failures,

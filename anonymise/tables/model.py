@@ -321,6 +321,10 @@ class Problem:
     fixed: np.ndarray
     contributors: np.ndarray
     n_current: int
+    auxiliary: np.ndarray | None = None
+    """Variables that are not cells (differences between releases): never published, and
+    exact values of them are no failure in themselves (their protection levels say what must
+    stay unknown)."""
 
     @property
     def primary(self) -> np.ndarray:

@@ -83,7 +83,15 @@ def protect(
     rules = rules or PrimaryRules()
     t0 = time.perf_counter()
     upl, lpl, reasons = _primaries(table_set, rules)
-    problem, notes = build_problem(table_set, upl, lpl, ledger=ledger, release_id=release_id)
+    problem, notes = build_problem(
+        table_set,
+        upl,
+        lpl,
+        ledger=ledger,
+        release_id=release_id,
+        threshold=rules.threshold,
+        change_dims=rules.group_dims,
+    )
     n = len(problem.keys)
     reasons = reasons + [None] * (n - len(reasons))
     sup_fixed = problem.primary | (problem.fixed == 1)
@@ -305,7 +313,15 @@ def audit(
     """
     rules = rules or PrimaryRules()
     upl, lpl, _ = _primaries(table_set, rules)
-    problem, _ = build_problem(table_set, upl, lpl, ledger=ledger, release_id=release_id)
+    problem, _ = build_problem(
+        table_set,
+        upl,
+        lpl,
+        ledger=ledger,
+        release_id=release_id,
+        threshold=rules.threshold,
+        change_dims=rules.group_dims,
+    )
     mask = np.zeros(len(problem.keys), dtype=bool)
     if isinstance(suppressed, np.ndarray) and suppressed.dtype == bool:
         mask[: len(suppressed)] = suppressed

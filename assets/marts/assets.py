@@ -13,16 +13,15 @@ Python holds only the population coordinates (for the aggregates), never the Bri
 """
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from assets.anonymised.assets import STEWARD_PREFIX
-from assets.anonymised.release import DETAIL_IDS, PUBLISHED
+from assets.anonymised.release import PUBLISHED
 from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import AggregateConfig, protect_aggregates
 from assets.marts.build import (
@@ -32,7 +31,7 @@ from assets.marts.build import (
     new_release_id,
 )
 from assets.marts.catalogue import CATALOGUE, asset_description
-from assets.marts.ledger import DuckDBLedger, MicrodataHistory
+from assets.marts.ledger import POPULATION_LEDGER, DuckDBLedger, MicrodataHistory
 from assets.marts.over_time import apply_over_time, release_specs
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer
@@ -47,8 +46,6 @@ from quality.suites.marts import (
 MICRODATA = [n for n, d in CATALOGUE.items() if d.kind == "microdata"]
 AGGREGATES = [n for n, d in CATALOGUE.items() if d.kind == "aggregate"]
 ANONYMISED_DEPS = [f"anonymised_{t}" for t in PUBLISHED]
-ID_COLUMNS = frozenset({"person_id", *DETAIL_IDS.values()})
-"""Release-specific random ids: left out of the snapshot fingerprint."""
 
 
 def privacy_checks(
@@ -87,56 +84,6 @@ def privacy_checks(
                 else "The attacker's LPs narrow a suppressed cell below its protection level.",
             )
     return out
-
-
-HASH_BATCH_ROWS = 4_000_000
-"""Rows of a Parquet file hashed at a time for the snapshot fingerprint (bounded memory)."""
-
-
-def _row_hash_sum(frame: pl.DataFrame | Path) -> int:
-    """Sum (mod 2**64) of the row hashes of every non-id column; a Parquet file is read a
-    slice (or, when polars' reader would type a column differently from Arrow's, one row
-    group) at a time."""
-    if isinstance(frame, pl.DataFrame):
-        cols = [c for c in frame.columns if c not in ID_COLUMNS]
-        if not cols or not frame.height:
-            return 0
-        return int(frame.select(cols).hash_rows(seed=7).sum())
-    arrow_schema = pq.read_schema(frame)
-    cols = [c for c in arrow_schema.names if c not in ID_COLUMNS]
-    if not cols:
-        return 0
-    total = 0
-    as_arrow = pl.from_arrow(arrow_schema.empty_table().select(cols))
-    assert isinstance(as_arrow, pl.DataFrame)
-    scan = pl.scan_parquet(frame).select(cols)
-    if scan.collect_schema() == as_arrow.schema:
-        # polars' own reader gives the same columns (same types, so the same row hashes) and
-        # reads large slices in parallel: several times faster than row group by row group
-        rows = pl.scan_parquet(frame).select(pl.len()).collect().item()
-        for offset in range(0, rows, HASH_BATCH_ROWS):
-            part = scan.slice(offset, HASH_BATCH_ROWS).collect()
-            total = (total + int(part.hash_rows(seed=7).sum())) % 2**64
-        return total
-    file = pq.ParquetFile(frame)
-    for i in range(file.num_row_groups):
-        part = pl.from_arrow(file.read_row_group(i, columns=cols))
-        assert isinstance(part, pl.DataFrame)
-        if part.height:
-            total = (total + int(part.hash_rows(seed=7).sum())) % 2**64
-    return total
-
-
-def snapshot_id(frames: Mapping[str, pl.DataFrame | Path]) -> str:
-    """A fingerprint of the released records that ignores the release's random surrogate ids
-    (an order-free sum of row hashes over every non-id column). Frames or Parquet files: the
-    same records give the same fingerprint either way."""
-    total = 0
-    for name in sorted(frames):
-        part = _row_hash_sum(frames[name])
-        if part:
-            total = (total * 1_000_003 + part) % 2**60
-    return f"{total:015x}"
 
 
 CHECK_NAMES = {
@@ -219,12 +166,10 @@ def mart_tables(
             else:
                 sources[name] = outcome.frame.collect()
     timer.lap("over_time")
-    # Earlier releases are linked into the suppression model and its audit when they describe
-    # the same population (same data snapshot). A release on changed data starts a new ledger
-    # series: cell identities do not carry over when the people behind them changed, and the
-    # differencing of snapshots (new arrivals) is not something cell suppression can model.
-    ledger = DuckDBLedger(staging_db.path, schema=f"ledger_{snapshot_id(sources)}")
-    timer.lap("read_and_snapshot")
+    # One ledger per population: every earlier release is linked into the suppression model
+    # and its audit, with each cell's change between releases bounded (ADR 0005).
+    ledger = DuckDBLedger(staging_db.path, schema=POPULATION_LEDGER)
+    timer.lap("read")
     agg_frames: dict[str, pl.DataFrame | pl.LazyFrame] = {
         n: pl.read_parquet(steward[n])
         for n in ("population", "population_goals", "population_trajectories")

@@ -35,6 +35,10 @@ RESEARCH_LEDGER_SCHEMA: dict[str, pl.DataType] = {
 }
 """Columns of ``release_ledger`` in research.duckdb (documented in the catalogue)."""
 
+POPULATION_LEDGER = "ledger_population"
+"""Schema of the steward's cell ledger: one per population (deployment), across every data
+snapshot, so each release is audited with every earlier one (ADR 0005)."""
+
 _DUCK_TYPES = {
     pl.String: "VARCHAR",
     pl.Float64: "DOUBLE",

@@ -8,9 +8,7 @@ import numpy as np
 import polars as pl
 
 from anonymise.tables import frequency_table
-from assets.anonymised.release import DETAIL_IDS
 from assets.marts.aggregates import AggregateConfig, _latest_levels, protect_aggregates
-from assets.marts.assets import ID_COLUMNS, snapshot_id
 
 
 def _scores(n: int = 400, seed: int = 2) -> pl.DataFrame:
@@ -98,30 +96,6 @@ def test_frequency_table_from_leaves_equals_the_exploded_count() -> None:
     assert total.to_list() == [500.0]
 
 
-def test_snapshot_from_files_equals_snapshot_from_frames(tmp_path) -> None:
-    frames = {
-        "persons": pl.DataFrame({"person_id": [1, 2], "area": ["a", "b"]}),
-        "bridge_scores": _scores(50),
-        "goals": pl.DataFrame({"goal_profile_id": [1], "domain": ["wonen"], "achieved": [True]}),
-    }
-    files = {}
-    for name, df in frames.items():
-        files[name] = tmp_path / f"{name}.parquet"
-        df.write_parquet(files[name], row_group_size=37)  # several row groups
-    assert snapshot_id(files) == snapshot_id(frames)
-    # the release's random ids do not count: a new draw is the same snapshot
-    for name, ident in (
-        ("goals", "goal_profile_id"),
-        ("persons", "person_id"),
-        ("bridge_scores", "trajectory_id"),
-    ):
-        relabelled = {**frames, name: frames[name].with_columns(pl.col(ident) + 1000)}
-        assert snapshot_id(relabelled) == snapshot_id(frames), name
-    assert {"person_id", *DETAIL_IDS.values()} <= ID_COLUMNS
-    changed = {**frames, "goals": frames["goals"].with_columns(achieved=pl.lit(False))}
-    assert snapshot_id(changed) != snapshot_id(frames)
-
-
 def test_aggregates_from_a_lazy_scan(tmp_path) -> None:
     rng = np.random.default_rng(1)
     n = 120
@@ -151,49 +125,3 @@ def test_aggregates_from_a_lazy_scan(tmp_path) -> None:
     for name, df in eager.published().items():
         other = lazy.published()[name]
         assert df.sort(df.columns).equals(other.sort(other.columns)), name
-
-
-def test_snapshot_slices_equal_row_groups(tmp_path, monkeypatch) -> None:
-    """The file fingerprint read in slices by polars equals the one read row group by row
-    group through Arrow (the former path), also for columns of every type the candidate holds
-    and for a file written by DuckDB; and a type polars would read differently from Arrow
-    falls back to the row groups."""
-    import duckdb
-    import pyarrow.parquet as pq
-
-    from assets.marts import assets as marts_assets
-
-    def by_row_groups(path) -> int:
-        cols = [c for c in pq.read_schema(path).names if c not in ID_COLUMNS]
-        total = 0
-        file = pq.ParquetFile(path)
-        for i in range(file.num_row_groups):
-            part = pl.from_arrow(file.read_row_group(i, columns=cols))
-            assert isinstance(part, pl.DataFrame)
-            if part.height:
-                total = (total + int(part.hash_rows(seed=7).sum())) % 2**64
-        return total
-
-    rng = np.random.default_rng(3)
-    n = 1000
-    df = _scores(200).with_columns(
-        flag=pl.Series(rng.random(len(_scores(200))) < 0.5),
-        band=pl.Series(rng.choice(["0", "1-999", None], len(_scores(200)))),
-        amount=pl.Series(rng.random(len(_scores(200)))),
-        empty=pl.lit(None),
-        code=pl.Series(rng.choice(["a", "b"], len(_scores(200)))).cast(pl.Categorical),
-    )
-    files = [tmp_path / "polars.parquet", tmp_path / "duckdb.parquet", tmp_path / "few.parquet"]
-    df.write_parquet(files[0], row_group_size=37)
-    with duckdb.connect() as con:
-        con.register("src", df.drop("code", "empty").to_arrow())
-        con.execute(f"copy src to '{files[1].as_posix()}' (format parquet, row_group_size 100)")
-    pl.DataFrame({"trajectory_id": np.arange(n), "level": rng.integers(0, 5, n)}).write_parquet(
-        files[2], row_group_size=64
-    )
-    monkeypatch.setattr(marts_assets, "HASH_BATCH_ROWS", 150)  # several slices
-    for path in files:
-        assert marts_assets._row_hash_sum(path) == by_row_groups(path) != 0
-    empty = tmp_path / "empty.parquet"
-    df.head(0).write_parquet(empty)
-    assert marts_assets._row_hash_sum(empty) == 0
