@@ -101,8 +101,9 @@ CHECK_DESCRIPTIONS = {
     "cells_protected": "Every published count is at least the threshold or suppressed (NULL "
     "with is_suppressed). Blocks the release.",
     "suppression_audit": "The attacker's linear programs over all linked tables (and earlier "
-    "releases of the same data) cannot narrow any suppressed cell below its protection "
-    "interval, which reaches the threshold. Blocks the release.",
+    "releases of the population, each cell's change bounded) cannot narrow any suppressed cell "
+    "below its protection interval, nor make a small change of a cell by level certain; the "
+    "interval reaches the threshold. Blocks the release.",
 }
 
 

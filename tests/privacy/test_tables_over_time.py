@@ -117,3 +117,46 @@ def test_once_suppressed_stays_protected_over_three_releases():
         for i in np.flatnonzero(rel.suppressed):
             lo, hi = att.cell(r, rel.keys[i])
             assert hi - lo > 1e-6, (r, rel.keys[i])
+
+
+def _mart_release(world, excluded: list[str], seed: int, ledger, rid: str):
+    from assets.marts.aggregates import AggregateConfig, protect_aggregates
+
+    rel = world.release_excluding(excluded, seed=seed)
+    frames = {n: rel.steward[n] for n in ("population", "population_goals") if n in rel.steward}
+    frames["bridge_scores"] = world.bridge_scores(rel)
+    parents = rel.steward["area_parents"]
+    config = AggregateConfig(threshold=THRESHOLD, area_parents=dict(parents.iter_rows()))
+    agg = protect_aggregates(frames, config=config, release_id=rid, ledger=ledger)
+    assert agg.audit_ok
+    agg.record_release(ledger)
+    res = agg.result
+    return Published(res.table_set, res.suppressed[: res.table_set.n_cells])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("linked", [True, False])
+def test_mart_tables_of_two_releases_around_an_erasure(world, linked: bool):
+    """The policymakers' tables themselves (Bridge levels by area × intake year, goals,
+    outcomes), built by the marts from two releases of the demo population one erased person
+    apart: with one ledger no change of a cell by level is certain; the control (a ledger per
+    release) shows the erased person's cells."""
+    from assets.anonymised.record import PERSON
+
+    person = world.record.sort(PERSON)[PERSON][0]
+    shared = MemoryLedger()
+    first = _mart_release(world, [], 1, shared if linked else MemoryLedger(), "r1")
+    second = _mart_release(world, [person], 2, shared if linked else MemoryLedger(), "r2")
+    att = Attacker([first, second], delta=1)
+    va = dict(zip(first.keys, first.values, strict=True))
+    certain = []
+    for key, vb in zip(second.keys, second.values, strict=True):
+        d = vb - va.get(key, vb)
+        if d and any(f"{dim}=" in key for dim in ("level", "goal_reached", "end_reason")):
+            lo, hi = att.change(0, 1, key)
+            if lo > 1e-6 or hi < -1e-6:
+                certain.append(key)
+    if linked:
+        assert certain == []
+    else:
+        assert certain, "the control found nothing: the attack cannot fail"
