@@ -10,6 +10,12 @@ with a suppressed part is ``"×"`` too and says which part. The protected mart t
 only to prove they agree with the ledger (:func:`compare_marts`): a disagreement means the file
 is not one consistent release.
 
+Key findings (:func:`_findings`) are sentences built around published figures only: a finding
+whose figure is secret, nil or not available is left out or said without that part. The change
+since the previous edition compares with the release before this one in the same research
+database (``meta_release`` and ``release_ledger`` keep every release), each side looked up in its
+own release's ledger; with no earlier release the report is a first edition.
+
 The key id in ``meta_release`` is never read here: policymakers do not need it.
 """
 
@@ -1089,7 +1095,7 @@ def _comparison(
                 param_figure("cells_withheld", params["cells_withheld"]),
             ),
             row(
-                "Gepubliceerde cellen",
+                "Cellen in het vrijgaveregister",
                 param_figure("cells_published", pparams["cells_published"]),
                 param_figure("cells_published", params["cells_published"]),
             ),
