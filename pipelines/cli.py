@@ -122,7 +122,10 @@ def _outputs(settings: Settings) -> None:
     print(f"  steward database (mode 0600): {p.staging_db}")
     print("      schemas raw, canonical (staging_*), quarantine, pseudonymised, meta, ledger_*")
     print(f"  research database (analysts): {p.research_db}")
-    print(f"      open read-only: duckdb -readonly {p.research_db}")
+    # the duckdb shell of this venv (duckdb-cli, pinned to the library's version): a bare
+    # `duckdb` is usually not on PATH, or another version that cannot read the file
+    shell = Path(sys.executable).parent / "duckdb"
+    print(f"      open read-only: {shell} -readonly {p.research_db}")
     reports = sorted(
         (p.data_dir / "reports").glob("*/rapport.html"), key=lambda f: f.stat().st_mtime
     )

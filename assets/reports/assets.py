@@ -73,10 +73,11 @@ class ReportSettings(dg.ConfigurableResource):
     deps=list(AGGREGATE_TABLES),
     kinds={"html", "pdf"},
     description=(
-        "Monitor for policymakers (Dutch HTML + PDF) of the newest release: participants, "
-        "Bridge levels and goals per life domain, outcomes per organisation, methods and "
-        "privacy, and the processing register. Built only from the release ledger's published "
-        "cells; suppressed cells show as '×' (CBS notation). Written to "
+        "Monitor for policymakers (Dutch HTML + PDF) of the newest release: key findings on "
+        "the first page, participants, the change since the previous edition, Bridge levels and "
+        "goals per life domain, outcomes per organisation, methods in plain language with a "
+        "technical appendix, and the processing register. Built only from the release ledgers' "
+        "published cells; suppressed cells show as '×' (CBS notation). Written to "
         "<data_dir>/reports/<release_id>/."
     ),
 )
@@ -109,7 +110,9 @@ def report_policy(
     name=REPORT_CHECK,
     blocking=True,
     description="Every number in the written report is a published ledger value of its release "
-    "(or a share recomputed from them); no identifier-like text, no key id, no external URL.",
+    "(or a share recomputed from them; the previous edition's figures against its own ledger); "
+    "key findings quote no suppressed or absent cell; no identifier-like text, no key id, no "
+    "external URL.",
 )
 def report_only_published_cells(report_settings: ReportSettings) -> dg.AssetCheckResult:
     """Re-read the written HTML and verify it against the release ledger."""

@@ -94,8 +94,13 @@ def build_report(
     step("charts", t0)
     t0 = time.perf_counter()
     html = render_html(content, charts)
+    before = content.comparison
     outcome = check_report_html(
-        html, ledger=content.ledger, meta=content.meta, threshold=content.threshold
+        html,
+        ledger=content.ledger,
+        meta=content.meta,
+        threshold=content.threshold,
+        previous=(before.previous, before.ledger) if before.previous and before.ledger else None,
     )
     if not outcome.passed:
         raise ReportError(f"the rendered report fails its check: {outcome.description}")

@@ -10,6 +10,12 @@ with a suppressed part is ``"×"`` too and says which part. The protected mart t
 only to prove they agree with the ledger (:func:`compare_marts`): a disagreement means the file
 is not one consistent release.
 
+Key findings (:func:`_findings`) are sentences built around published figures only: a finding
+whose figure is secret, nil or not available is left out or said without that part. The change
+since the previous edition compares with the release before this one in the same research
+database (``meta_release`` and ``release_ledger`` keep every release), each side looked up in its
+own release's ledger; with no earlier release the report is a first edition.
+
 The key id in ``meta_release`` is never read here: policymakers do not need it.
 """
 
@@ -43,7 +49,7 @@ GOAL_YES, GOAL_NO = "ja", "nee"
 MAX_MISMATCHES = 20
 """How many mart/ledger disagreements are described (the count is always exact)."""
 
-FigureKind = Literal["count", "absent", "derived", "param"]
+FigureKind = Literal["count", "absent", "derived", "param", "change", "label"]
 
 
 class ReportError(RuntimeError):
@@ -68,7 +74,11 @@ class Figure:
     ``count``: a ledger cell (``cell_key``), its value or ``"×"``; ``absent``: a cell
     the ledger does not list (no persons), shown as ``"–"``; ``derived``: a share computed from
     published cells ``num_keys`` / ``den_keys``; ``param``: a release figure from
-    ``meta_release`` (``param`` names it).
+    ``meta_release`` (``param`` names it); ``change``: the difference ``after − before`` of
+    two figures of two editions; ``label``: a coordinate label or fixed phrase with digits
+    (``2021``, ``Groningen (GM0014)``, ``niveau 4 of 5``), no number at all.
+    ``release`` names the release a figure belongs to when it is not the report's own (the
+    previous edition's figures in the change section).
     """
 
     kind: FigureKind
@@ -80,6 +90,62 @@ class Figure:
     den_keys: tuple[str, ...] = ()
     note: str = ""
     param: str | None = None
+    release: str | None = None
+    before: Figure | None = None
+    after: Figure | None = None
+
+    @property
+    def published(self) -> bool:
+        """A number this edition can quote: not secret, not nil, not 'not available'."""
+        if self.kind == "change":
+            return bool(
+                self.before and self.after and self.before.published and self.after.published
+            )
+        return (
+            self.kind in ("count", "derived", "param")
+            and self.value is not None
+            and not self.suppressed
+            and self.text not in (SECRET, NIL, NOT_AVAILABLE)
+        )
+
+    def source(self) -> dict[str, Any]:
+        """Where the figure comes from, as the HTML carries it (the sides of a change)."""
+        return {
+            "kind": self.kind,
+            "cell": self.cell_key,
+            "num": list(self.num_keys),
+            "den": list(self.den_keys),
+            "param": self.param,
+            "release": self.release,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A key finding in plain Dutch: text and figures in reading order.
+
+    ``order`` (``"asc"``/``"desc"``) says the finding's shares, in reading order, rise or fall
+    (it names a highest and a lowest): the report check verifies that claim too.
+    """
+
+    code: str
+    parts: tuple[str | Figure, ...]
+    order: Literal["", "asc", "desc"] = ""
+
+    def figures(self) -> list[Figure]:
+        """The figures the finding quotes."""
+        return [p for p in self.parts if isinstance(p, Figure)]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The change since the previous edition (``previous`` is ``None`` for a first edition)."""
+
+    previous: ReleaseMeta | None
+    tables: tuple[Table, ...] = ()
+    peildatum: dt.date | None = None
+    ledger: Ledger | None = None
+    """The previous edition's ledger (what the report check verifies its figures against)."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +337,10 @@ class ReportContent:
     register: tuple[RegisterEntry, ...]
     mismatches: tuple[str, ...] = field(default=())
     n_mismatches: int = 0
+    findings: tuple[Finding, ...] = ()
+    comparison: Comparison = field(default_factory=lambda: Comparison(None))
+    bridge_sources: tuple[str, ...] = ()
+    """Labels of the organisations whose registrations the Bridge tables can come from."""
 
     @property
     def suppressed_text(self) -> str:
@@ -405,7 +475,53 @@ def share_from_cells(
 
 def param_figure(name: str, text: str) -> Figure:
     """A release figure from meta_release, named so the check can look it up."""
-    return Figure("param", text, param=name)
+    return Figure("param", text, value=lb.parse_int(text), param=name)
+
+
+def label_figure(text: str) -> Figure:
+    """A coordinate label or fixed phrase that holds digits (verified against the vocabulary)."""
+    return Figure("label", text)
+
+
+def change_figure(before: Figure, after: Figure) -> Figure:
+    """``after − before`` as the change section shows it: a signed count (``+12``), or for
+    shares a signed number of percentage points (``+2,1``); ``×`` when a side is secret (or
+    derived from a secret cell), ``.`` when a side is not available."""
+    points = "derived" in (before.kind, after.kind)
+    sides = (before, after)
+    if any(f.suppressed or f.text == SECRET for f in sides):
+        return Figure("change", SECRET, None, suppressed=True, before=before, after=after)
+    if any(f.value is None for f in sides):
+        return Figure("change", NOT_AVAILABLE, None, before=before, after=after)
+    diff = float(after.value) - float(before.value)  # type: ignore[arg-type]
+    text = lb.fmt_signed_points(diff) if points else lb.fmt_signed_int(diff)
+    return Figure("change", text, diff, before=before, after=after)
+
+
+def figure_from_source(source: Mapping[str, Any], ledger: Ledger, params: Mapping[str, str]):
+    """Rebuild a count, absent, derived or param figure from its ``source()`` and its
+    release's ledger and parameter texts (``None`` when the source is not in that release).
+
+    Used by the report check to recompute both sides of a change.
+    """
+    kind = source.get("kind")
+    if kind == "absent":
+        return Figure("absent", NIL, value=0.0)
+    if kind == "count":
+        cell = ledger.cells.get(str(source.get("cell")))
+        return None if cell is None else count_figure(cell, 0)
+    if kind == "derived":
+        num, den = list(source.get("num") or []), list(source.get("den") or [])
+        if any(k not in ledger.cells for k in (*num, *den)):
+            return None
+        return share_figure(
+            [count_figure(ledger.cells[k], 0) for k in num],
+            [count_figure(ledger.cells[k], 0) for k in den],
+        )
+    if kind == "param":
+        text = params.get(str(source.get("param")))
+        return None if text is None else param_figure(str(source.get("param")), text)
+    return None
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -428,8 +544,26 @@ def newest_release(con: duckdb.DuckDBPyConnection) -> ReleaseMeta:
     ).fetchone()
     if row is None:
         raise ReportError("meta_release is empty: there is no release to report on")
+    return _meta(row)
+
+
+def _meta(row: Sequence[Any]) -> ReleaseMeta:
     params = json.loads(row[3]) if row[3] else {}
     return ReleaseMeta(row[0], row[1], row[2], params, *row[4:])
+
+
+def previous_release(con: duckdb.DuckDBPyConnection, meta: ReleaseMeta) -> ReleaseMeta | None:
+    """The edition before ``meta``: the newest other release built before it (``meta_release``
+    and ``release_ledger`` accumulate every release of the research database), or ``None``."""
+    row = con.execute(
+        "select release_id, built_at, code_version, parameters_json, k_achieved, "
+        "persons_suppressed, cells_suppressed_primary, cells_suppressed_secondary, "
+        "max_risk, avg_risk, information_loss from meta_release "
+        "where release_id <> ? and (built_at < ? or (built_at = ? and release_id < ?)) "
+        "order by built_at desc, release_id desc limit 1",
+        [meta.release_id, meta.built_at, meta.built_at, meta.release_id],
+    ).fetchone()
+    return None if row is None else _meta(row)
 
 
 def read_ledger(con: duckdb.DuckDBPyConnection, release_id: str) -> Ledger:
@@ -759,6 +893,237 @@ def _key_figures(ledger: Ledger, threshold: int) -> tuple[KeyFigure, ...]:
     return tuple(out)
 
 
+def _published(figures: Iterable[Figure]) -> bool:
+    return all(f.published for f in figures)
+
+
+def bridge_sources(ledger: Ledger, organisations: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(gemeente codes, organisation codes) the Bridge tables can come from: the gemeenten
+    among their area coordinates, and the organisations working in those gemeenten."""
+    gemeenten = sorted(
+        {
+            a
+            for t in ledger.tables()
+            if t.partition(":")[0] == BRIDGE_LEVELS
+            for a in ledger.codes(t, "area")
+            if a.startswith("GM")
+        }
+    )
+    orgs = [
+        o
+        for o in organisations
+        if any(g.startswith(lb.ORGANISATION_GEMEENTE.get(o, "-")) for g in gemeenten)
+    ]
+    return gemeenten, orgs
+
+
+def _findings(
+    ledger: Ledger,
+    key_figures: Sequence[KeyFigure],
+    domains: Sequence[DomainSection],
+    organisations: Sequence[str],
+) -> tuple[Finding, ...]:
+    """Three to five key findings, each quoting only published figures of the release.
+
+    A finding whose figures are not all published is left out (or said without that part);
+    comparisons between domains only use domains whose share is published, and say so.
+    """
+    out: list[Finding] = []
+    total = key_figures[0].figure if key_figures else None
+    by_label = {k.label: k for k in key_figures}
+    high = label_figure(lb.HIGH_LEVELS_PHRASE)
+
+    # 1. who is counted, and how their support ended
+    if total is not None and total.published:
+        parts: list[str | Figure] = ["Deze monitor telt ", total, " deelnemers."]
+        done, going = by_label.get("Traject afgerond"), by_label.get("Traject loopt nog")
+        if done and done.detail and done.detail.published:
+            parts += [" Van hen heeft ", done.detail, " het traject afgerond"]
+            if going and going.detail and going.detail.published:
+                parts += [" en loopt het traject bij ", going.detail, " nog"]
+            parts.append(".")
+        out.append(Finding("deelnemers", tuple(parts)))
+
+    # 2. where the Bridge figures come from: not every participant is measured
+    measured = [d for d in domains if d.measured.published]
+    widest = max(measured, key=lambda d: d.measured.value or 0.0) if measured else None
+    gemeenten, orgs = bridge_sources(ledger, organisations)
+    if widest is not None and total is not None and total.published and gemeenten:
+        in_outcomes = ledger.codes(OUTCOMES, "organisation") - {TOTAL}
+        only = "alleen " if orgs and set(in_outcomes) - set(orgs) else ""
+        parts = ["Het niveau op de Brug naar zelfredzaamheid wordt ", only, "gemeten"]
+        if orgs:
+            parts += [" bij ", _join([lb.organisation_label(o) for o in orgs]), ","]
+        parts += [" bij deelnemers uit de gemeente" + ("n " if len(gemeenten) > 1 else " ")]
+        for i, g in enumerate(gemeenten):
+            sep = "" if i == 0 else " en " if i == len(gemeenten) - 1 else ", "
+            parts += [sep, label_figure(lb.area_label(g))]
+        parts += [". De cijfers per leefgebied gaan dus over de deelnemers"]
+        parts += [" met een meting (op het leefgebied ", widest.label, ": ", widest.measured]
+        parts += ["), niet over alle ", total, " deelnemers."]
+        out.append(Finding("brug_herkomst", tuple(parts)))
+
+    # 3. level 4–5 at the latest measurement: the highest and the lowest domain
+    ranked = sorted(
+        (d for d in domains if d.share_high.published),
+        key=lambda d: d.share_high.value or 0.0,
+        reverse=True,
+    )
+    if len(ranked) >= 2:
+        best, worst = ranked[0], ranked[-1]
+        out.append(
+            Finding(
+                "niveau",
+                (
+                    "Bij de laatste meting staan de gemeten deelnemers het vaakst op ",
+                    high,
+                    " op het leefgebied ",
+                    best.label,
+                    " (",
+                    best.share_high,
+                    ") en het minst vaak op ",
+                    worst.label,
+                    " (",
+                    worst.share_high,
+                    ")"
+                    + (
+                        "."
+                        if len(ranked) == len(domains)
+                        else "; van de andere leefgebieden is het aandeel geheim."
+                    ),
+                ),
+                order="desc",
+            )
+        )
+
+    # 4. goals reached: the highest and the lowest domain
+    goals = sorted(
+        (d for d in domains if d.share_reached.published),
+        key=lambda d: d.share_reached.value or 0.0,
+        reverse=True,
+    )
+    if len(goals) >= 2:
+        best, worst = goals[0], goals[-1]
+        out.append(
+            Finding(
+                "doelen",
+                (
+                    "Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",
+                    best.label,
+                    " (",
+                    best.share_reached,
+                    ") en het minst vaak op ",
+                    worst.label,
+                    " (",
+                    worst.share_reached,
+                    ").",
+                ),
+                order="desc",
+            )
+        )
+
+    # 5. by intake year, on the domain with the most measured participants
+    if widest is not None:
+        trend = [(y, f) for y, f in widest.trend if f.published]
+        if len(trend) >= 2:
+            (y1, f1), (y2, f2) = trend[0], trend[-1]
+            out.append(
+                Finding(
+                    "instroomjaar",
+                    (
+                        "Op het leefgebied ",
+                        widest.label,
+                        " staat van de deelnemers die in ",
+                        label_figure(lb.coordinate_label("intake_year", y1)),
+                        " instroomden ",
+                        f1,
+                        " bij de laatste meting op ",
+                        high,
+                        ", van wie in ",
+                        label_figure(lb.coordinate_label("intake_year", y2)),
+                        " instroomde ",
+                        f2,
+                        ". Deelnemers uit verschillende instroomjaren hadden niet even lang de "
+                        "tijd om vooruit te gaan: het verschil is geen oordeel over de hulp in "
+                        "een bepaald jaar.",
+                    ),
+                )
+            )
+    return tuple(out[:5])
+
+
+def _join(names: Sequence[str]) -> str:
+    """``a``, ``a en b``, ``a, b en c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+
+
+def _in_release(f: Figure, release_id: str) -> Figure:
+    return replace(f, release=release_id)
+
+
+def _comparison(
+    meta: ReleaseMeta,
+    ledger: Ledger,
+    domains: Sequence[DomainSection],
+    key_figures: Sequence[KeyFigure],
+    previous: tuple[ReleaseMeta, Ledger] | None,
+    threshold: int | None,
+) -> Comparison:
+    """Headline figures of this edition beside those of the previous one."""
+    if previous is None:
+        return Comparison(None)
+    pmeta, pledger = previous
+    plimit = pmeta.threshold(threshold)
+    prev = build_content(pmeta, pledger, threshold=threshold, with_previous=False)
+    pid = pmeta.release_id
+
+    def row(label: str, before: Figure, after: Figure) -> Row:
+        before = _in_release(before, pid)
+        return Row(label, (before, after, change_figure(before, after)))
+
+    pparams = release_params(pmeta, pledger, plimit)
+    params = release_params(meta, ledger, meta.threshold(threshold))
+    headline = Table(
+        "Deelnemers en geheimgehouden cellen: vorige en deze editie",
+        "Kerncijfer",
+        ("Vorige editie", "Deze editie", "Verschil"),
+        (
+            row("Deelnemers (personen)", prev.key_figures[0].figure, key_figures[0].figure),
+            row(
+                "Geheimgehouden (onderdrukte) cellen",
+                param_figure("cells_withheld", pparams["cells_withheld"]),
+                param_figure("cells_withheld", params["cells_withheld"]),
+            ),
+            row(
+                "Cellen in het vrijgaveregister",
+                param_figure("cells_published", pparams["cells_published"]),
+                param_figure("cells_published", params["cells_published"]),
+            ),
+        ),
+    )
+    before_domains = {d.code: d for d in prev.domains}
+    now = {d.code: d for d in domains}
+    nothing = Figure("derived", NOT_AVAILABLE, None)
+    rows = [
+        row(
+            lb.domain_label(code),
+            before_domains[code].share_high if code in before_domains else nothing,
+            now[code].share_high if code in now else nothing,
+        )
+        for code in lb.ordered_domains(set(before_domains) | set(now))
+    ]
+    shares = Table(
+        "Aandeel deelnemers op niveau vier of vijf bij de laatste meting, per leefgebied: "
+        "vorige en deze editie",
+        "Leefgebied",
+        ("Vorige editie", "Deze editie", "Verschil (procentpunt)"),
+        tuple(rows),
+        note="Het verschil is in procentpunten, berekend uit de gepubliceerde aantallen van "
+        "beide edities; ‘×’ als een van beide aandelen geheim is.",
+    )
+    return Comparison(pmeta, (headline, shares), reference_date(pmeta), pledger)
+
+
 def release_params(meta: ReleaseMeta, ledger: Ledger, threshold: int) -> dict[str, str]:
     """The release figures the methods section shows, as text (name → text).
 
@@ -853,8 +1218,14 @@ def build_content(
     register: Sequence[Mapping[str, str]] = (),
     organisations: Sequence[str] = (),
     threshold: int | None = None,
+    previous: tuple[ReleaseMeta, Ledger] | None = None,
+    with_previous: bool = True,
 ) -> ReportContent:
-    """Report content from a release's meta data and ledger alone (pure)."""
+    """Report content from a release's meta data and ledger alone (pure).
+
+    ``previous`` is the previous edition (its meta data and ledger) for the change section;
+    ``None`` makes this a first edition.
+    """
     limit = meta.threshold(threshold)
     domain_codes = lb.ordered_domains(
         {
@@ -869,11 +1240,20 @@ def build_content(
     in_ledger = ledger.codes(OUTCOMES, "organisation") - {TOTAL}
     orgs = lb.ordered_organisations(in_ledger, tuple(organisations))
     listed = lb.ordered_organisations(in_ledger | set(by_org), tuple(organisations))
+    key_figures = _key_figures(ledger, limit)
+    comparison = (
+        _comparison(meta, ledger, domains, key_figures, previous, threshold)
+        if with_previous
+        else Comparison(None)
+    )
     return ReportContent(
         meta=meta,
         threshold=limit,
         ledger=ledger,
-        key_figures=_key_figures(ledger, limit),
+        findings=_findings(ledger, key_figures, domains, orgs),
+        comparison=comparison,
+        bridge_sources=tuple(lb.organisation_label(o) for o in bridge_sources(ledger, orgs)[1]),
+        key_figures=key_figures,
         domain_overview=_domain_overview(domains),
         domains=domains,
         outcomes_overview=_outcomes_overview(ledger, orgs, limit),
@@ -900,8 +1280,15 @@ def read_report_content(
     with _connect(research_db) as con:
         meta = newest_release(con)
         ledger = read_ledger(con, meta.release_id)
+        before = previous_release(con, meta)
+        previous = None if before is None else (before, read_ledger(con, before.release_id))
         problems, n = compare_marts(con, ledger) if verify_marts else ([], 0)
     content = build_content(
-        meta, ledger, register=register, organisations=organisations, threshold=threshold
+        meta,
+        ledger,
+        register=register,
+        organisations=organisations,
+        threshold=threshold,
+        previous=previous,
     )
     return replace(content, mismatches=tuple(problems), n_mismatches=n)

@@ -90,6 +90,20 @@ SHARE_HIGH_HEADER = "% niveau 4–5"
 """Header of the derived share of persons on level 4 or 5 (the only fixed header with digits)."""
 FIXED_HEADERS: frozenset[str] = frozenset({SHARE_HIGH_HEADER})
 """Table headers with digits that are not coordinate labels (the check accepts them)."""
+HIGH_LEVELS_PHRASE = "niveau 4 of 5"
+"""How the findings name the levels counted in the share (a fixed phrase with digits)."""
+FIXED_PHRASES: frozenset[str] = FIXED_HEADERS | {HIGH_LEVELS_PHRASE}
+"""Fixed texts with digits a ``label`` figure may show besides coordinate labels."""
+
+ORGANISATION_GEMEENTE: dict[str, str] = {
+    "groningen": "GM0014",
+    "zuidplas": "GM1892",
+    "aalsmeer": "GM0358",
+    "hengelo": "GM0164",
+    "breda": "GM0758",
+}
+"""The gemeente each organisation works in (CBS code): tells which organisations' registrations
+a table by area can come from (the Bridge tables carry no organisation dimension)."""
 
 _MONTHS = (
     "januari",
@@ -207,6 +221,38 @@ def fmt_pct(share: float, digits: int = 1) -> str:
     '32,9%'
     """
     return fmt_decimal(100 * share, digits) + "%"
+
+
+def fmt_signed_int(value: float | int) -> str:
+    """A difference of counts: ``+1.234``, ``−56`` (minus sign), ``0``.
+
+    >>> fmt_signed_int(1234), fmt_signed_int(-56), fmt_signed_int(0)
+    ('+1.234', '−56', '0')
+    """
+    n = round(value)
+    return ("+" if n > 0 else "−" if n < 0 else "") + fmt_int(abs(n))
+
+
+def fmt_signed_points(difference: float) -> str:
+    """A difference of two shares (0–1) in percentage points, one decimal: ``+2,1``, ``−0,4``.
+
+    >>> fmt_signed_points(0.0213), fmt_signed_points(-0.004), fmt_signed_points(0.00004)
+    ('+2,1', '−0,4', '0,0')
+    """
+    text = fmt_decimal(abs(100 * difference), 1)
+    if text.strip("0,") == "":
+        return "0,0"
+    return ("+" if difference > 0 else "−") + text
+
+
+def parse_int(text: str) -> int | None:
+    """A Dutch-style count back to a number (``1.234`` → 1234); ``None`` when it is not one.
+
+    >>> parse_int("1.234"), parse_int("×")
+    (1234, None)
+    """
+    digits = text.replace(".", "")
+    return int(digits) if digits.isdigit() else None
 
 
 def fmt_date(value: dt.date | dt.datetime) -> str:

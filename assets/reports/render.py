@@ -67,6 +67,9 @@ def render_html(content: ReportContent, charts: ReportCharts) -> str:
             title=REPORT_TITLE,
             date=lb.fmt_date(content.meta.built_at),
             peildatum=lb.fmt_date(content.reference_date),
+            previous_peildatum=(
+                lb.fmt_date(content.comparison.peildatum) if content.comparison.peildatum else ""
+            ),
             params=[
                 (label, content.methods.params[name])
                 for name, label in PARAM_LABELS

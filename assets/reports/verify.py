@@ -4,9 +4,15 @@ identifies anyone.
 :func:`check_report_html` parses the HTML (standard library parser, no browser) and verifies:
 
 * every marked figure (``data-kind``) against the release: a ``count`` is the ledger value of its
-  cell key (or ``<threshold`` when the cell is suppressed), a ``derived`` share recomputes from its
+  cell key (or ``×`` when the cell is suppressed), a ``derived`` share recomputes from its
   published cells, a ``param`` equals the ``meta_release`` figure, an ``absent`` cell shows no
-  digits;
+  digits, a ``label`` is a coordinate label of the ledger (or a fixed phrase), a ``change``
+  recomputes from both editions; a figure of the previous edition (``data-release``) is checked
+  against that release's ledger, and the report names the right previous edition (or none);
+* the **key findings** quote only published numbers: every digit in a finding is a marked figure,
+  and a finding that quotes a suppressed cell, an absent cell, a share with a secret part or a
+  figure of another release fails; a finding that claims an order (``data-order``: highest …
+  lowest) must have its shares in that order;
 * every digit in a ``<table>`` belongs to a marked figure, or to a header that is a label of a
   coordinate in the ledger (``Niveau 3``, ``Groningen (GM0014)``) — so a number typed into a
   table by hand, or computed from anything but the ledger, fails;
@@ -31,9 +37,15 @@ import polars as pl
 
 from assets.reports import labels as lb
 from assets.reports.content import (
+    NIL,
+    NOT_AVAILABLE,
+    SECRET,
     Ledger,
     ReleaseMeta,
+    change_figure,
+    figure_from_source,
     newest_release,
+    previous_release,
     read_ledger,
     release_params,
     share_from_cells,
@@ -150,49 +162,93 @@ class _Findings:
             self.examples.append({"rule": rule, "section": where})
 
 
+@dataclass(frozen=True)
+class _Release:
+    ledger: Ledger
+    params: dict[str, str]
+
+
+def _json_attr(el: Node, name: str):
+    try:
+        return json.loads(el.attrs.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _change_expected(el: Node, releases: dict[str, _Release], current: str) -> str | None:
+    """The text a ``change`` figure must show, recomputed from both editions (None: unknown)."""
+    sides = []
+    for name in ("data-from", "data-to"):
+        spec = _json_attr(el, name)
+        if not isinstance(spec, dict):
+            return None
+        rel = releases.get(spec.get("release") or current)
+        f = None if rel is None else figure_from_source(spec, rel.ledger, rel.params)
+        if f is None:
+            return None
+        sides.append(f)
+    return change_figure(*sides).text
+
+
 def _check_figures(
-    root: Node, ledger: Ledger, params: dict[str, str], threshold: int, out: _Findings
+    root: Node,
+    releases: dict[str, _Release],
+    current: str,
+    vocabulary: set[str],
+    out: _Findings,
 ) -> dict[str, int]:
     shown: set[str] = set()
     hidden: set[str] = set()
-    derived = n_params = 0
+    derived = n_params = changes = 0
     for el in root.iter():
         kind = el.attrs.get("data-kind")
         if kind is None:
             continue
         text = el.text().strip()
         where = _where(el)
+        release = el.attrs.get("data-release") or current
+        rel = releases.get(release)
+        if rel is None:
+            out.add("figure_of_unknown_release", where)
+            continue
         if kind == "count":
-            cell = ledger.cells.get(el.attrs.get("data-cell", ""))
+            cell = rel.ledger.cells.get(el.attrs.get("data-cell", ""))
             if cell is None:
                 out.add("count_not_in_ledger", where)
                 continue
             expected = (
-                suppressed_text(threshold)
+                suppressed_text()
                 if cell.suppressed or cell.value is None
                 else lb.fmt_int(cell.value)
             )
             if text != expected:
                 out.add("count_differs_from_ledger", where)
-            (hidden if cell.suppressed else shown).add(cell.key)
+            if release == current:
+                (hidden if cell.suppressed else shown).add(cell.key)
         elif kind == "absent":
-            if DIGIT.search(text) or el.attrs.get("data-cell", "") in ledger.cells:
+            if DIGIT.search(text) or el.attrs.get("data-cell", "") in rel.ledger.cells:
                 out.add("absent_cell_shows_a_number", where)
         elif kind == "derived":
             derived += 1
-            try:
-                num = json.loads(el.attrs.get("data-num", ""))
-                den = json.loads(el.attrs.get("data-den", ""))
-            except ValueError:
+            num, den = _json_attr(el, "data-num"), _json_attr(el, "data-den")
+            if not isinstance(num, list) or not isinstance(den, list):
                 out.add("derived_without_sources", where)
                 continue
-            expected = share_from_cells(ledger, num, den) if den else None
+            # a share without a denominator can only be '.' (a share of nobody): no number
+            expected = share_from_cells(rel.ledger, num, den)
             if expected is None or text != expected:
                 out.add("derived_not_reproducible", where)
         elif kind == "param":
             n_params += 1
-            if params.get(el.attrs.get("data-param", "")) != text:
+            if rel.params.get(el.attrs.get("data-param", "")) != text:
                 out.add("param_differs_from_release", where)
+        elif kind == "change":
+            changes += 1
+            if _change_expected(el, releases, current) != text:
+                out.add("change_not_reproducible", where)
+        elif kind == "label":
+            if text not in vocabulary:
+                out.add("label_not_a_ledger_coordinate", where)
         else:
             out.add("unknown_figure_kind", where)
     return {
@@ -200,7 +256,90 @@ def _check_figures(
         "cells_suppressed_shown": len(hidden),
         "derived_shown": derived,
         "params_shown": n_params,
+        "changes_shown": changes,
     }
+
+
+def _quoted_state(el: Node, releases: dict[str, _Release], current: str) -> str:
+    """``published``, ``suppressed`` or ``absent``: what a figure in a finding quotes."""
+    kind = el.attrs.get("data-kind")
+    text = el.text().strip()
+    if kind in ("label", "param"):
+        return "published"
+    if kind == "absent" or text in (NIL, NOT_AVAILABLE):
+        return "absent"
+    if text == SECRET:
+        return "suppressed"
+    rel = releases.get(el.attrs.get("data-release") or current)
+    if rel is None:
+        return "absent"
+    if kind == "count":
+        keys = [el.attrs.get("data-cell", "")]
+    elif kind == "derived":
+        num, den = _json_attr(el, "data-num"), _json_attr(el, "data-den")
+        if not isinstance(num, list) or not isinstance(den, list) or not den:
+            return "absent"
+        keys = [*num, *den]
+    elif kind == "change":
+        states = []
+        for name in ("data-from", "data-to"):
+            spec = _json_attr(el, name)
+            if not isinstance(spec, dict):
+                return "absent"
+            side = releases.get(spec.get("release") or current)
+            keys = [
+                k
+                for k in (spec.get("cell"), *(spec.get("num") or ()), *(spec.get("den") or ()))
+                if k
+            ]
+            if side is None or any(k not in side.ledger.cells for k in keys):
+                states.append("absent")
+            elif any(side.ledger.cells[k].suppressed for k in keys):
+                states.append("suppressed")
+        return states[0] if states else "published"
+    else:
+        return "absent"
+    cells = [rel.ledger.cells.get(str(k)) for k in keys]
+    if any(c is None for c in cells):
+        return "absent"
+    if any(c.suppressed for c in cells):  # type: ignore[union-attr]
+        return "suppressed"
+    return "published"
+
+
+_SHARE = re.compile(r"^(\d{1,3}),(\d)%$")
+
+
+def _check_findings(root: Node, releases: dict[str, _Release], current: str, out: _Findings) -> int:
+    """Key findings quote published numbers of this release only, and their claimed order
+    (highest … lowest) holds. Returns the number of findings."""
+    items = [el for el in root.iter() if el.tag == "li" and "data-finding" in el.attrs]
+    for item in items:
+        where = "kernbevindingen"
+        for text, parent in _text_nodes(item):
+            chain = [parent, *parent.ancestors()]
+            inside = chain[: chain.index(item) + 1]
+            if DIGIT.search(text) and not any("data-kind" in a.attrs for a in inside):
+                out.add("unverified_number_in_finding", where)
+        shares = []
+        for el in item.iter():
+            if "data-kind" not in el.attrs:
+                continue
+            if (el.attrs.get("data-release") or current) != current:
+                out.add("finding_quotes_another_release", where)
+                continue
+            state = _quoted_state(el, releases, current)
+            if state != "published":
+                out.add(f"finding_quotes_{state}_cell", where)
+            m = _SHARE.match(el.text().strip())
+            if el.attrs.get("data-kind") == "derived" and m:
+                shares.append(float(f"{m.group(1)}.{m.group(2)}"))
+        order = item.attrs.get("data-order")
+        if order:
+            ranked = sorted(shares, reverse=order == "desc")
+            if len(shares) < 2 or shares != ranked:
+                out.add("finding_order_not_true", where)
+    return len(items)
 
 
 def _check_tables(root: Node, vocabulary: set[str], out: _Findings) -> None:
@@ -262,8 +401,11 @@ def check_report_html(
     meta: ReleaseMeta,
     threshold: int,
     key_id: str | None = None,
+    previous: tuple[ReleaseMeta, Ledger] | None = None,
 ) -> CheckOutcome:
-    """Verify a rendered report against its release (see the module docstring)."""
+    """Verify a rendered report against its release and, for the change section, the previous
+    edition ``previous`` (its meta data and ledger; ``None`` for a first edition) — see the
+    module docstring."""
     root = parse_html(html)
     out = _Findings()
     release = next(
@@ -276,8 +418,25 @@ def check_report_html(
     )
     if release != meta.release_id:
         out.add("report_is_not_of_this_release", "document")
-    params = release_params(meta, ledger, threshold)
-    stats = _check_figures(root, ledger, params, threshold, out)
+    named_previous = next(
+        (
+            el.attrs.get("content", "")
+            for el in root.iter()
+            if el.tag == "meta" and el.attrs.get("name") == "brugstat-previous-release"
+        ),
+        "",
+    )
+    if named_previous != (previous[0].release_id if previous else ""):
+        out.add("previous_edition_is_not_the_previous_release", "document")
+    releases = {meta.release_id: _Release(ledger, release_params(meta, ledger, threshold))}
+    if previous is not None:
+        pmeta, pledger = previous
+        releases[pmeta.release_id] = _Release(
+            pledger, release_params(pmeta, pledger, pmeta.threshold(threshold))
+        )
+    vocabulary = ledger.labels() | lb.FIXED_PHRASES
+    stats = _check_figures(root, releases, meta.release_id, vocabulary, out)
+    stats["findings"] = _check_findings(root, releases, meta.release_id, out)
     _check_tables(root, ledger.labels() | lb.FIXED_HEADERS, out)
     _check_identifiers(root, key_id, html, out)
     _check_self_contained(root, out)
@@ -292,7 +451,9 @@ def check_report_html(
             True,
             f"All {stats['cells_shown']} cells shown are published cells of release "
             f"{meta.release_id} ({stats['cells_suppressed_shown']} suppressed, shown as "
-            f"'{suppressed_text(threshold)}'); {stats['derived_shown']} derived shares recompute; "
+            f"'{suppressed_text(threshold)}'); {stats['derived_shown']} derived shares and "
+            f"{stats['changes_shown']} changes since the previous edition recompute; "
+            f"{stats['findings']} key findings quote only published cells; "
             "no identifier-like text and no external reference.",
             details,
         )
@@ -313,6 +474,8 @@ def check_report_file(
     with duckdb.connect(str(research_db), read_only=True) as con:
         meta = newest_release(con)
         ledger = read_ledger(con, meta.release_id)
+        before = previous_release(con, meta)
+        previous = None if before is None else (before, read_ledger(con, before.release_id))
         row = con.execute(
             "select key_id from meta_release where release_id = ?", [meta.release_id]
         ).fetchone()
@@ -322,4 +485,5 @@ def check_report_file(
         meta=meta,
         threshold=meta.threshold(threshold),
         key_id=row[0] if row else None,
+        previous=previous,
     )
