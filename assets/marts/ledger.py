@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from anonymise.tables.ledger import CELL_SCHEMA, EQUATION_SCHEMA
+from pipelines.sql import transaction
 
 RESEARCH_LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "release_id": pl.String(),
@@ -80,6 +81,25 @@ def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@contextmanager
+def _steward_schema(
+    database: Path, schema: str, tables: dict[str, str]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the steward's ``database`` with ``schema`` and its ``tables`` (name →
+    column DDL) created if missing; a new file gets mode 0600. Closed when the block ends."""
+    new = not database.exists()
+    con = duckdb.connect(str(database))
+    try:
+        if new:
+            os.chmod(database, 0o600)
+        con.execute(f"create schema if not exists {schema}")
+        for name, columns in tables.items():
+            con.execute(f"create table if not exists {schema}.{name} ({columns})")
+        yield con
+    finally:
+        con.close()
+
+
 class DuckDBLedger:
     """The steward's :class:`~anonymise.tables.Ledger` in a DuckDB file (schema ``ledger``).
 
@@ -95,24 +115,16 @@ class DuckDBLedger:
         self.database = Path(database)
         self.schema = schema
 
-    @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        new = not self.database.exists()
-        con = duckdb.connect(str(self.database))
-        try:
-            if new:
-                os.chmod(self.database, 0o600)
-            s = self.schema
-            con.execute(f"create schema if not exists {s}")
-            con.execute(
-                f"create table if not exists {s}.releases "
-                "(release_id varchar primary key, seq bigint, recorded_at timestamptz)"
-            )
-            con.execute(f"create table if not exists {s}.cells ({_ddl(CELL_SCHEMA)})")
-            con.execute(f"create table if not exists {s}.equations ({_ddl(EQUATION_SCHEMA)})")
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return _steward_schema(
+            self.database,
+            self.schema,
+            {
+                "releases": "release_id varchar primary key, seq bigint, recorded_at timestamptz",
+                "cells": _ddl(CELL_SCHEMA),
+                "equations": _ddl(EQUATION_SCHEMA),
+            },
+        )
 
     def record(self, release_id: str, cells: pl.DataFrame, equations: pl.DataFrame) -> None:
         """Store a release's cells and equations (one transaction; a release id only once)."""
@@ -124,8 +136,7 @@ class DuckDBLedger:
                 f"select count(*) from {s}.releases where release_id = ?", [release_id]
             ).fetchone()[0]:
                 raise ValueError(f"release {release_id!r} is already recorded")
-            con.execute("begin")
-            try:
+            with transaction(con):
                 con.execute(
                     f"insert into {s}.releases select ?, "
                     f"coalesce(max(seq), 0) + 1, current_timestamp from {s}.releases",
@@ -135,19 +146,13 @@ class DuckDBLedger:
                 con.register("new_equations", equations.to_arrow())
                 con.execute(f"insert into {s}.cells by name select * from new_cells")
                 con.execute(f"insert into {s}.equations by name select * from new_equations")
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
 
     def discard(self, release_id: str) -> None:
         """Remove a release that was recorded but then not published (e.g. the swap failed)."""
         s = self.schema
-        with self._connect() as con:
-            con.execute("begin")
+        with self._connect() as con, transaction(con):
             for t in ("cells", "equations", "releases"):
                 con.execute(f"delete from {s}.{t} where release_id = ?", [release_id])
-            con.execute("commit")
 
     def releases(self) -> list[str]:
         """Recorded release ids, oldest first."""
@@ -199,18 +204,15 @@ class MicrodataHistory:
         self.database = Path(database)
         self.schema = schema
 
-    @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(str(self.database))
-        try:
-            con.execute(f"create schema if not exists {self.schema}")
-            con.execute(
-                f"create table if not exists {self.schema}.microdata_state (release_id varchar, "
-                "seq bigint, table_name varchar, class_key varchar, digest ubigint)"
-            )
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return _steward_schema(
+            self.database,
+            self.schema,
+            {
+                "microdata_state": "release_id varchar, seq bigint, table_name varchar, "
+                "class_key varchar, digest ubigint"
+            },
+        )
 
     def latest(self) -> dict[str, pl.DataFrame]:
         """The newest recorded release's state per table (empty when there is none)."""
@@ -245,22 +247,16 @@ class MicrodataHistory:
             )
         )
         s = self.schema
-        with self._connect() as con:
-            con.execute("begin")
-            try:
-                seq = con.execute(
-                    f"select coalesce(max(seq), 0) + 1 from {s}.microdata_state"
-                ).fetchone()[0]
-                con.register("__state", frame.to_arrow())
-                con.execute(
-                    f"insert into {s}.microdata_state select ?, ?, table_name, class_key, digest "
-                    "from __state",
-                    [release_id, seq],
-                )
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+        with self._connect() as con, transaction(con):
+            seq = con.execute(
+                f"select coalesce(max(seq), 0) + 1 from {s}.microdata_state"
+            ).fetchone()[0]
+            con.register("__state", frame.to_arrow())
+            con.execute(
+                f"insert into {s}.microdata_state select ?, ?, table_name, class_key, digest "
+                "from __state",
+                [release_id, seq],
+            )
 
     def discard(self, release_id: str) -> None:
         """Forget a release that was recorded but not published."""
