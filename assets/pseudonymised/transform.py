@@ -15,9 +15,10 @@ call exactly what the asset calls. What happens to each canonical column:
 
 The per-episode tables (bridge scores: 28 M rows at 1 M people) are pseudonymised inside DuckDB
 (:func:`write_episode_table`): the pseudonyms are computed here, once per distinct id, and DuckDB
-joins them to the canonical rows, so those tables never pass through Python. Same result as
-:func:`pseudonymise_episode_rows`; rows keep the canonical order except in ``bridge_scores``
-(order is not meaningful there and sorting 28 M rows costs seconds).
+joins them to the canonical rows, so those tables never pass through Python. It is the only
+implementation: :func:`pseudonymise_all` (frames in, frames out) runs it in an in-memory DuckDB.
+Rows keep the canonical order except in ``bridge_scores`` (order is not meaningful there and
+sorting 28 M rows costs seconds).
 """
 
 from __future__ import annotations
@@ -160,46 +161,6 @@ def pseudonymise_episodes(
     )
 
 
-def pseudonymise_episode_rows(
-    df: pl.DataFrame, *, key: bytes, episode_map: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """Any per-episode table: episode id -> pseudonym, lineage dropped, goal ids pseudonymised.
-
-    ``episode_map`` (:func:`episode_pseudonyms` of the episodes) saves hashing the ids again.
-    """
-    drop = {"episode_id", "source_file", "source_row", "goal_id"}
-    extra = []
-    if "goal_id" in df.columns:
-        extra.append(
-            pseudonymise(
-                pl.col("organisation") + pl.lit(":") + pl.col("goal_id"),
-                key=key,
-                domain="goal:v1:",
-            ).alias("goal_pseudonym")
-        )
-    # Many rows share one episode: hash each distinct id once, then join.
-    out = _with_episode_pseudonym(df, episode_map, key=key)
-    keep = [c for c in df.columns if c not in drop]
-    return out.select(*extra, "episode_pseudonym", *keep)
-
-
-def pseudonymise_all(tables: Mapping[str, pl.DataFrame], *, key: bytes) -> dict[str, pl.DataFrame]:
-    """Every canonical staging table -> its pseudonymised counterpart (same entity names)."""
-    persons = tables["persons"]
-    people = person_pseudonyms(persons, key=key)
-    episode_map = episode_pseudonyms(tables["episodes"], key=key)
-    out = {
-        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
-        "episodes": pseudonymise_episodes(
-            tables["episodes"], persons, key=key, person_pseudonyms=people, episode_map=episode_map
-        ),
-    }
-    for entity, df in tables.items():
-        if entity not in out:
-            out[entity] = pseudonymise_episode_rows(df, key=key, episode_map=episode_map)
-    return out
-
-
 # --------------------------------------------------------------------------- in the database
 EPISODE_MAP = "_episode_map"
 """Temporary table (organisation, episode_id, episode_pseudonym) of the connection."""
@@ -306,3 +267,41 @@ def write_episode_table(
     if extra:
         con.execute("drop table _goal_map")
     return int(con.execute(f'select count(*) from pseudonymised."{entity}"').fetchone()[0])
+
+
+def pseudonymise_all(tables: Mapping[str, pl.DataFrame], *, key: bytes) -> dict[str, pl.DataFrame]:
+    """Every canonical staging table -> its pseudonymised counterpart (same entity names), in
+    memory: the pipeline's own steps (:func:`pseudonymise_persons`, :func:`pseudonymise_episodes`
+    and, in an in-memory DuckDB, :func:`write_episode_table`), for tests and notebooks."""
+    persons = tables["persons"]
+    people = person_pseudonyms(persons, key=key)
+    episode_map = episode_pseudonyms(tables["episodes"], key=key)
+    out = {
+        "persons": pseudonymise_persons(persons, key=key, person_pseudonyms=people),
+        "episodes": pseudonymise_episodes(
+            tables["episodes"], persons, key=key, person_pseudonyms=people, episode_map=episode_map
+        ),
+    }
+    with duckdb.connect() as con:
+        con.execute("create schema canonical")
+        con.execute("create schema pseudonymised")
+        for entity, df in tables.items():
+            if entity not in out:
+                con.register("_frame", df.to_arrow())
+                con.execute(f'create table canonical."{entity}" as select * from _frame')
+                con.unregister("_frame")
+        rest = [e for e in tables if e not in out]
+        if rest:
+            register_episode_map(con, episode_map, like=f'canonical."{rest[0]}"')
+        for entity in rest:
+            relation = f'canonical."{entity}"'
+            add_missing_episodes(con, relation, key=key)
+            columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+            maps = (
+                {"goal_map": goal_pseudonyms(goal_ids(con, relation), key=key)}
+                if "goal_id" in columns
+                else {}
+            )
+            write_episode_table(con, entity, **maps)
+            out[entity] = con.execute(f'select * from pseudonymised."{entity}"').pl()
+    return out
