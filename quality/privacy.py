@@ -32,11 +32,24 @@ IDENTIFIER_COLUMN = re.compile(
     re.IGNORECASE,
 )
 
+# The value rules: the one rule set of the project. Non-capturing groups only (pandas warns on
+# capturing groups in str.contains) and RE2-compatible (DuckDB runs them too).
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
-PHONE = r"^(\+31|0031|0)[\s\-()]*([1-9][\s\-()]*)(\d[\s\-()]*){7,8}$"
+PHONE = r"^\s*(?:\+31|0031|0)[\s\-()]*[1-9](?:[\s\-()]*\d){7,8}[\s\-()]*$"
 POSTCODE_HOUSE_NUMBER = r"^[1-9]\d{3}\s?[A-Za-z]{2}[\s,]+\d{1,5}\s?[A-Za-z]?$"
-PC6 = r"^[1-9]\d{3}\s?[A-Za-z]{2}$"
+PC6 = r"^\s*[1-9][0-9]{3}\s?[A-Za-z]{2}\s*$"
 FREE_TEXT = r"\S+\s+\S+\s+\S+\s+\S+"  # four or more words
+NINE_DIGITS = r"^\s*\d{9}\s*$"
+"""Any nine digits: the research database's stricter BSN rule (no 11-proef needed there)."""
+
+RESEARCH_VALUE_PATTERNS: dict[str, str] = {
+    "bsn_like": NINE_DIGITS,
+    "email_like": EMAIL,
+    "phone_like": PHONE,
+    "pc6_like": PC6,
+}
+"""The research database's value rules (Great Expectations regexes, also run by DuckDB): the
+same rules as the steward layers', stricter on BSNs and with PC6 postcodes forbidden."""
 
 _VALUE_RULES: dict[str, pl.Expr] = {
     "bsn_value": is_valid_bsn(pl.col("_v").str.strip_chars()),

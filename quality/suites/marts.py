@@ -27,21 +27,12 @@ from typing import Any, Protocol
 import polars as pl
 
 from quality.outcome import CheckOutcome
-from quality.privacy import IDENTIFIER_COLUMN
+from quality.privacy import IDENTIFIER_COLUMN, RESEARCH_VALUE_PATTERNS
 
 K_ANONYMOUS_METRIC = "multicolumn_values.k_anonymous_classes"
 
-# Non-capturing groups only (pandas warns on capturing groups in str.contains).
-BSN_LIKE = r"^\s*\d{9}\s*$"
-EMAIL_LIKE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
-PHONE_LIKE = r"^\s*(?:\+31|0031|0)[\s\-()]*[1-9](?:[\s\-()]*\d){7,8}\s*$"
-PC6_LIKE = r"^\s*[1-9][0-9]{3}\s?[A-Za-z]{2}\s*$"
-IDENTIFIER_PATTERNS: dict[str, str] = {
-    "bsn_like": BSN_LIKE,
-    "email_like": EMAIL_LIKE,
-    "phone_like": PHONE_LIKE,
-    "pc6_like": PC6_LIKE,
-}
+IDENTIFIER_PATTERNS: dict[str, str] = RESEARCH_VALUE_PATTERNS
+"""The value rules of the research database (defined once, in ``quality.privacy``)."""
 PROTECTED = "_protected"
 
 
