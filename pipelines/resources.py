@@ -17,7 +17,9 @@ from anonymise.pseudonym import key_id
 from pipelines.keys import load_key
 from pipelines.locking import exclusive_run, fail_orphaned_runs
 from pipelines.modes import apply_umask, check_steward_files
-from pipelines.sql import column_list, qualified, quote_ident, transaction
+
+# AUDIT_DDL and transaction are re-exported: assets reach the shared helpers through resources
+from pipelines.sql import AUDIT_DDL, column_list, qualified, quote_ident, transaction  # noqa: F401
 
 LAYERS = ("raw", "canonical", "quarantine", "pseudonymised", "meta")
 """Schemas in staging.duckdb, one per layer (the staging_* assets live in `canonical`: a schema

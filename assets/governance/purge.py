@@ -24,8 +24,7 @@ from assets.pseudonymised.transform import PERSON_DOMAIN
 from assets.raw.load import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
-from pipelines.resources import read_frame, temp_table_keyed_like
-from pipelines.sql import AUDIT_DDL, transaction
+from pipelines.resources import AUDIT_DDL, read_frame, temp_table_keyed_like, transaction
 from quality.outcome import CheckOutcome
 
 # Raw columns that identify a person's rows in each export (ids are compared trimmed, upper-case).

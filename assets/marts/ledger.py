@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from anonymise.tables.ledger import CELL_SCHEMA, EQUATION_SCHEMA
-from pipelines.sql import transaction
+from pipelines.resources import transaction
 
 RESEARCH_LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "release_id": pl.String(),

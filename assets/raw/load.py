@@ -9,8 +9,7 @@ import polars as pl
 from assets.raw.csvtext import DEFECT
 from assets.raw.reader import SOURCE_FILE, RawExport
 from assets.raw.suite import validate_raw
-from pipelines.resources import StagingDatabase, write_frame
-from pipelines.sql import transaction
+from pipelines.resources import StagingDatabase, transaction, write_frame
 from quality.outcome import CheckOutcome
 from quality.privacy import FREE_TEXT, IDENTIFIER_COLUMN
 
