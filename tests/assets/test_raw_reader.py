@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from assets.raw.reader import LandingFileError, read_export
-from assets.staging.adapters.base import ExportSpec
+from assets.raw.contracts import ExportSpec
 
 
 def test_reads_text_with_lineage_and_manifest(tmp_path) -> None:

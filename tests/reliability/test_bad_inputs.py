@@ -19,7 +19,8 @@ from assets.raw.load import write_raw
 from assets.raw.reader import LandingFileError, read_export
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, groningen
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.raw.contracts import ExportSpec
+from assets.staging.adapters.base import AdapterResult
 from assets.staging.load import Staged, stage
 from pipelines.resources import StagingDatabase
 
