@@ -20,6 +20,7 @@ from assets.staging.adapters.base import AdapterResult
 ORGANISATION = CONTRACT.organisation
 PROGRAMME = "sociaal_team"
 
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
 EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
 HOUSEHOLDS = CONTRACT.export("households")
 MEMBERS = CONTRACT.export("members")
@@ -93,7 +94,7 @@ def _members(raw: pl.DataFrame, cases: pl.Series) -> tuple[pl.DataFrame, pl.Data
         ],
         [
             c.duplicate_id("lid_id", "_member"),
-            c.orphan("casus_id", "_case", cases, "household case in huishoudens.csv"),
+            c.orphan("casus_id", "_case", cases, f"household case in {HOUSEHOLDS.file_name}"),
         ],
     )
     # One applicant per case: a second valid applicant of the same case is rejected.
@@ -149,7 +150,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
                 "applicant_missing",
                 "casus_id",
                 pl.col("_applicant").is_null(),
-                parent="leden.csv",
+                parent=MEMBERS.file_name,
             )
         ],
     )
@@ -162,7 +163,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
                 "casus_id",
                 "_case",
                 kept_hh.get_column("_case"),
-                "household case in huishoudens.csv",
+                f"household case in {HOUSEHOLDS.file_name}",
             )
         ],
     )

@@ -20,6 +20,7 @@ from assets.staging.adapters.base import AdapterResult
 ORGANISATION = CONTRACT.organisation
 PROGRAMME = "doorbraak"
 
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
 EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
 PLANS = CONTRACT.export("plans")
 

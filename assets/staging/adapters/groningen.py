@@ -20,6 +20,7 @@ from assets.staging.adapters.base import AdapterResult
 ORGANISATION = CONTRACT.organisation
 PROGRAMME = "kansrijk"
 
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
 EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
 PARTICIPANTS = CONTRACT.export("participants")
 MEASUREMENTS = CONTRACT.export("measurements")

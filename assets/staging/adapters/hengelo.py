@@ -19,6 +19,7 @@ from assets.staging.adapters.base import AdapterResult
 ORGANISATION = CONTRACT.organisation
 PROGRAMME = "wijkkracht"
 
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
 EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
 CONTACTS = CONTRACT.export("contacts")
 TRAJECTORIES = CONTRACT.export("trajectories")

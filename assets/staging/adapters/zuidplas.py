@@ -19,6 +19,7 @@ from assets.staging.adapters.base import AdapterResult
 
 ORGANISATION = CONTRACT.organisation
 
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
 EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
 REGISTRATIONS = CONTRACT.export("registrations")
 
