@@ -24,7 +24,7 @@ import synthetic
 from assets.governance import access, purge
 from assets.raw.assets import build_raw_assets
 from assets.raw.contracts import CONTRACTS, Column, Contract, ExportSpec, export_spec
-from assets.raw.load import write_raw
+from assets.raw.load import code_columns, personal_columns, write_raw
 from assets.raw.reader import read_export
 from assets.raw.suite import RAW_SPECS, raw_spec
 from assets.staging import schema
@@ -359,3 +359,22 @@ def test_raw_asset_descriptions_come_from_the_contract() -> None:
     assert members.description in text and members.pattern in text and "latin-1" in text
     for column in members.never_read:
         assert f"`{column}`" in text
+
+
+def test_personal_columns_of_the_contract_are_never_stored_as_enums(tmp_path: Path) -> None:
+    """An ENUM's values live in the table's definition and outlive an erased row. In a small
+    export the ids look code-like by shape alone (the control); the contract says they, the BSN,
+    identifiers and free text identify a person, so raw stores them as text."""
+    members = CONTRACTS["aalsmeer"].export("members")
+    export = read_export(LANDING, "aalsmeer", members)
+    assert {"lid_id", "casus_id"} <= set(code_columns(export.data))  # control
+    personal = personal_columns("aalsmeer", "members")
+    assert {"lid_id", "casus_id", "bsn", "voornaam", "verblijfstitel"} <= set(personal)
+    assert personal_columns("groningen", "no_such_export") == ()
+    db = StagingDatabase(path=str(tmp_path / "staging.duckdb"))
+    write_raw(db, "aalsmeer", "members", export)
+    with db.connect(read_only=True) as con:
+        rows = con.execute('describe raw."aalsmeer__members"').fetchall()
+    types = {r[0]: r[1] for r in rows}
+    assert all(types[c] == "VARCHAR" for c in personal)
+    assert types["rol"].startswith("ENUM") and types["geslacht"].startswith("ENUM")
