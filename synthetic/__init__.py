@@ -1,8 +1,9 @@
 """Synthetic landing exports for the five organisations; no real personal data, ever.
 
 ``generate(landing, people=…, seed=…)`` writes ``landing/<organisation>/<file>.csv`` for
-groningen, zuidplas, aalsmeer, hengelo and breda exactly as ``assets/raw/FORMATS.md`` specifies
-(file names, encodings, separators, headers, code lists):
+groningen, zuidplas, aalsmeer, hengelo and breda exactly as their export contracts say
+(``assets/raw/contracts/``: file names, encodings, separators, byte-order marks, headers; each
+organisation's module here builds the values, by export name):
 
 * a population of ``people`` distinct persons with valid, unique BSNs (11-proef), Dutch names from
   Faker nl_NL (plus Latin-1-safe names for other nationalities), birth dates (ages ~18–80, mostly
@@ -36,6 +37,7 @@ import numpy as np
 import polars as pl
 from tqdm import tqdm
 
+from assets.raw.contracts import CONTRACTS, ExportSpec
 from synthetic import aalsmeer, breda, groningen, hengelo, plant, zuidplas
 from synthetic.people import ORGANISATIONS, SHARE, build_universe
 from synthetic.pools import build_pools
@@ -56,8 +58,10 @@ MODULES: dict[str, ModuleType] = {
     "hengelo": hengelo,
     "breda": breda,
 }
-COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {o: m.COLUMNS for o, m in MODULES.items()}
-"""organisation -> file name -> header, as in FORMATS.md."""
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    o: {e.file_name: e.header for e in CONTRACTS[o].exports} for o in MODULES
+}
+"""organisation -> file name -> header: what the contracts say is written."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,24 @@ def write_csv(df: pl.DataFrame, path: Path, *, separator: str, encoding: str, bo
     path.write_bytes(("\ufeff" + text if bom else text).encode(encoding))
 
 
+def as_delivered(df: pl.DataFrame, export: ExportSpec, organisation: str) -> pl.DataFrame:
+    """A built frame under the export's delivered header, in its order.
+
+    The builder names columns as the adapter reads them (a column's alias, else its name). A
+    contract column the builder does not make is written empty; a column the builder makes that
+    the contract lacks is a programming error (never data), raised.
+    """
+    renamed = {alias: name for name, alias in export.renamed.items()}
+    df = df.rename({c: renamed[c] for c in df.columns if c in renamed})
+    unknown = [c for c in df.columns if c not in export.header]
+    if unknown:
+        raise AssertionError(
+            f"{organisation}/{export.name}: built column(s) {unknown} are not in the contract"
+        )
+    missing = [pl.lit(None, pl.String).alias(c) for c in export.header if c not in df.columns]
+    return df.with_columns(missing).select(export.header)
+
+
 def generate(
     landing: Path,
     *,
@@ -102,7 +124,7 @@ def generate(
     now = plant.days(today)
     rng = np.random.default_rng(seed)
     org_rngs = dict(zip(ORGANISATIONS, rng.spawn(len(ORGANISATIONS)), strict=True))
-    n_files = sum(len(m.COLUMNS) for m in MODULES.values())
+    n_files = sum(len(CONTRACTS[o].exports) for o in MODULES)
     files: dict[str, int] = {}
     # files are written on a second thread while the next organisation is generated
     with (
@@ -119,18 +141,16 @@ def generate(
             frames = module.build(org_rngs[org], universe, pools, now)
             folder = landing / org
             folder.mkdir(parents=True, exist_ok=True)
-            for name, header in module.COLUMNS.items():
-                df = frames[name]
-                if tuple(df.columns) != header:  # a programming error, never data
-                    raise AssertionError(f"{org}/{name}: columns {df.columns} != {header}")
-                files[f"{org}/{name}"] = df.height
+            for export in CONTRACTS[org].exports:
+                df = as_delivered(frames.pop(export.name), export, org)
+                files[f"{org}/{export.file_name}"] = df.height
                 job = writer.submit(
                     write_csv,
                     df,
-                    folder / name,
-                    separator=module.SEPARATOR,
-                    encoding=module.ENCODING,
-                    bom=module.BOM,
+                    folder / export.file_name,
+                    separator=export.separator,
+                    encoding=export.encoding,
+                    bom=export.bom,
                 )
                 job.add_done_callback(lambda _: bar.update(1))
                 pending.append(job)

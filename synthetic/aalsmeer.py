@@ -11,19 +11,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import Universe, birth_dates, episodes, house_numbers, names, postcodes
 from synthetic.pools import NATIONALITIES, Pools, pick
 
 ORGANISATION = "aalsmeer"
-ENCODING, SEPARATOR, BOM = "latin-1", ";", False
-# File name -> header: the landing format's columns, in its order (the contract the
-# adapters and the raw suites check against).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "huishoudens.csv": export_columns(ORGANISATION, "households"),
-    "leden.csv": export_columns(ORGANISATION, "members"),
-}
 END_REASONS = ("afgerond", "geen ondersteuning", "afgebroken")
 OUTCOMES = ("doelen behaald", "deels behaald", "niet behaald")
 SOURCES = ("bijstand", "loon", "uwv", "aow", "zelfstandig", "geen")
@@ -173,6 +165,6 @@ def build(
         }
     )
     return {
-        "huishoudens.csv": plant.duplicates(rng, cases),
-        "leden.csv": plant.duplicates(rng, leden),
+        "households": plant.duplicates(rng, cases),
+        "members": plant.duplicates(rng, leden),
     }

@@ -10,18 +10,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import Universe, age_at, episodes, postcodes
 from synthetic.pools import Pools, pick
 
 ORGANISATION = "breda"
-ENCODING, SEPARATOR, BOM = "utf-8", ";", False
-# File name -> header: the landing format's columns, in its order (the contract the
-# adapters and the raw suites check against).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "doorbraakplannen.csv": export_columns(ORGANISATION, "plans"),
-}
 INCOME_SOURCES = (
     "bijstand",
     "toeslagen",
@@ -129,4 +122,4 @@ def build(
             "bezwaar": flag(0.03),
         }
     )
-    return {"doorbraakplannen.csv": plant.duplicates(rng, df)}
+    return {"plans": plant.duplicates(rng, df)}

@@ -14,7 +14,7 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-from assets.raw.formats import export_columns
+from assets.raw.contracts import BRIDGE_DOMAINS
 from synthetic import plant, texts
 from synthetic.people import (
     Universe,
@@ -29,16 +29,7 @@ from synthetic.people import (
 from synthetic.pools import NATIONALITY_P, Pools, pick
 
 ORGANISATION = "groningen"
-ENCODING, SEPARATOR, BOM = "utf-8", ";", False
-# File name -> header: the landing format's columns, in its order (the contract the
-# adapters and the raw suites check against).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "deelnemers.csv": export_columns(ORGANISATION, "participants"),
-    "buddies.csv": export_columns(ORGANISATION, "buddies"),
-    "metingen.csv": export_columns(ORGANISATION, "measurements"),
-    "doelen.csv": export_columns(ORGANISATION, "goals"),
-}
-DOMAINS = COLUMNS["metingen.csv"][3:]
+DOMAINS = BRIDGE_DOMAINS
 PILLARS = (
     "Wonen",
     "Gezin",
@@ -92,7 +83,8 @@ def household(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]
 def build(
     rng: np.random.Generator, u: Universe, pools: Pools, today: int
 ) -> dict[str, pl.DataFrame]:
-    """All four Groningen files as frames of text columns (dirt planted, duplicates added)."""
+    """All four Groningen exports (by export name) as frames of text columns (dirt planted,
+    duplicates added)."""
     person = u.clients[ORGANISATION]
     n = person.size
     ep = episodes(rng, n, today, shape=(3.5, 0.7), birth=u.birth[person])
@@ -199,10 +191,10 @@ def build(
     doelen = goals(rng, n, ep.start, obs_end, levels[first_row])
 
     return {
-        "deelnemers.csv": plant.duplicates(rng, deelnemers),
-        "buddies.csv": buddies,
-        "metingen.csv": plant.duplicates(rng, metingen),
-        "doelen.csv": plant.duplicates(rng, doelen),
+        "participants": plant.duplicates(rng, deelnemers),
+        "buddies": buddies,
+        "measurements": plant.duplicates(rng, metingen),
+        "goals": plant.duplicates(rng, doelen),
     }
 
 

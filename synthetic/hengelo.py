@@ -9,19 +9,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.people import Universe, emails, episodes, house_numbers, phones, postcodes
 from synthetic.pools import Pools, pick
 
 ORGANISATION = "hengelo"
-ENCODING, SEPARATOR, BOM = "utf-8", ",", True
-# File name -> header: the landing format's columns, in its order (the contract the
-# adapters and the raw suites check against).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "contacten.csv": export_columns(ORGANISATION, "contacts"),
-    "trajecten.csv": export_columns(ORGANISATION, "trajectories"),
-}
 STATUSES = ("afgerond", "gestopt", "niet gestart", "lopend")
 RESULTS = ("zelfredzaam", "verbeterd", "gelijk", "verslechterd")
 RESULT_P = {  # per status; the remainder is empty
@@ -112,6 +104,6 @@ def build(
         }
     )
     return {
-        "contacten.csv": plant.duplicates(rng, contacts),
-        "trajecten.csv": plant.duplicates(rng, trajecten),
+        "contacts": plant.duplicates(rng, contacts),
+        "trajectories": plant.duplicates(rng, trajecten),
     }

@@ -10,19 +10,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.raw.formats import export_columns
 from synthetic import plant, texts
 from synthetic.groningen import household
 from synthetic.people import Universe, episodes, house_numbers, postcodes
 from synthetic.pools import Pools, pick
 
 ORGANISATION = "zuidplas"
-ENCODING, SEPARATOR, BOM = "utf-8", ",", False
-# File name -> header: the landing format's columns, in its order (the contract the
-# adapters and the raw suites check against).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "registraties.csv": export_columns(ORGANISATION, "registrations"),
-}
 PROCESSES = ("Vroegsignalering", "Geldzaken", "Wisselgeldbudget", "1G1P1R casusregie")
 PROCESS_MONTHS = ((3.0, 9.0), (3.0, 18.0), (6.0, 24.0), (6.0, 36.0))
 RESULTS = ("opgelost", "doorverwezen", "geen contact", "gestopt")
@@ -119,4 +112,4 @@ def build(
             "notitie": notes.scatter(np.flatnonzero(no_notes), None),
         }
     )
-    return {"registraties.csv": plant.duplicates(rng, df)}
+    return {"registrations": plant.duplicates(rng, df)}

@@ -14,11 +14,11 @@ from typing import Any
 import duckdb
 
 from anonymise.bsn import bsn_check_digit_ok
-from assets.governance.purge import RAW_PERSON_KEYS
+from assets.raw.contracts import CONTRACTS
 from assets.raw.load import raw_table
 from assets.staging import schema
-from assets.staging.adapters import ADAPTERS
 from pipelines.resources import read_frame
+from pipelines.sql import quote_ident
 
 
 def _plain(v: Any) -> Any:
@@ -57,8 +57,8 @@ def person_records(con: duckdb.DuckDBPyConnection, bsn: str) -> dict[str, Any]:
         org: set(episodes.filter(episodes["organisation"] == org)["episode_id"])
         for org in episodes["organisation"].unique()
     }
-    for org, adapter in ADAPTERS.items():
-        for spec in adapter.EXPORTS:
+    for org, contract in CONTRACTS.items():
+        for spec in contract.exports:
             table = raw_table(org, spec.name)
             exists = con.execute(
                 "select count(*) from information_schema.tables where table_schema = 'raw' "
@@ -69,13 +69,15 @@ def person_records(con: duckdb.DuckDBPyConnection, bsn: str) -> dict[str, Any]:
                 continue
             cols = {r[0] for r in con.execute(f'describe raw."{table}"').fetchall()}
             conditions, params = [], []
-            key = RAW_PERSON_KEYS.get((org, spec.name))
-            wanted = (ids if key and key[1] == "person" else eps).get(org, set())
-            if key and key[0] in cols and wanted:
-                conditions.append(f"upper(trim({key[0]})) in (select unnest(?))")
+            # by the contract's person key (person or household case id) and BSN column
+            wanted = (ids if spec.person_key_of == "person" else eps).get(org, set())
+            if spec.person_key in cols and wanted:
+                key = quote_ident(spec.person_key)
+                conditions.append(f"upper(trim({key})) in (select unnest(?))")
                 params.append(sorted(wanted))
-            if "bsn" in cols:
-                conditions.append("regexp_replace(bsn, '[\\s.\\-]', '', 'g') = ?")
+            if spec.bsn in cols:
+                column = quote_ident(spec.bsn)
+                conditions.append(f"regexp_replace({column}, '[\\s.\\-]', '', 'g') = ?")
                 params.append(bsn)
             if conditions:
                 rows = read_frame(

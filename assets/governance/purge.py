@@ -21,25 +21,20 @@ from anonymise.pseudonym import pseudonymise
 from assets.governance.requests import match_requests
 from assets.governance.retention import RetentionPolicy, expired_persons
 from assets.pseudonymised.transform import PERSON_DOMAIN
+from assets.raw.contracts import CONTRACTS
 from assets.raw.load import raw_table
 from assets.staging import schema
-from assets.staging.adapters import ADAPTERS
-from pipelines.resources import AUDIT_DDL, read_frame, temp_table_keyed_like, transaction
+from pipelines.resources import (
+    AUDIT_DDL,
+    quote_ident,
+    read_frame,
+    temp_table_keyed_like,
+    transaction,
+)
 from quality.outcome import CheckOutcome
 
-# Raw columns that identify a person's rows in each export (ids are compared trimmed, upper-case).
-RAW_PERSON_KEYS: dict[tuple[str, str], tuple[str, str]] = {
-    ("groningen", "participants"): ("deelnemer_id", "person"),
-    ("groningen", "measurements"): ("deelnemer_id", "person"),
-    ("groningen", "goals"): ("deelnemer_id", "person"),
-    ("zuidplas", "registrations"): ("clientnummer", "person"),
-    ("aalsmeer", "households"): ("casus_id", "episode"),
-    ("aalsmeer", "members"): ("casus_id", "episode"),
-    ("hengelo", "contacts"): ("contact_id", "person"),
-    ("hengelo", "trajectories"): ("contact_id", "person"),
-    ("breda", "plans"): ("plan_id", "person"),
-}
-"""Which raw column holds the person's source id (or, for Aalsmeer, the household case id)."""
+# A person's raw rows are found by the export contract's person key (the person's source id or,
+# for Aalsmeer, the household case id; compared trimmed, upper-case) and its BSN column.
 
 REQUEST_LOG_DDL = (
     "create table if not exists meta.request_log (reference varchar, request varchar, "
@@ -100,7 +95,7 @@ def purge_persons(
     # Raw first, while the canonical lineage still exists to find rows by.
     removed_lineage = []
     for org in organisations:
-        for spec in ADAPTERS[org].EXPORTS:
+        for spec in CONTRACTS[org].exports:
             table = f'raw."{raw_table(org, spec.name)}"'
             exists = con.execute(
                 "select count(*) from information_schema.tables where table_schema='raw' "
@@ -111,17 +106,16 @@ def purge_persons(
                 continue
             cols = {r[0] for r in con.execute(f"describe {table}").fetchall()}
             conditions = []
-            key = RAW_PERSON_KEYS.get((org, spec.name))
-            if key and key[0] in cols:
+            if spec.person_key in cols:
                 conditions.append(
-                    f"upper(trim({key[0]})) in (select id from _purge_ids where organisation = "
-                    f"'{org}' and kind = '{key[1]}')"
+                    f"upper(trim({quote_ident(spec.person_key)})) in (select id from _purge_ids "
+                    f"where organisation = '{org}' and kind = '{spec.person_key_of}')"
                 )
-            if "bsn" in cols and bsns:
+            if spec.bsn in cols and bsns:
+                bsn = f"regexp_replace({quote_ident(spec.bsn)}, '[\\s.\\-]', '', 'g')"
                 conditions.append(
-                    "regexp_replace(bsn, '[\\s.\\-]', '', 'g') in (select bsn from _bsns) "
-                    "or lpad(regexp_replace(bsn, '[\\s.\\-]', '', 'g'), 9, '0') in "
-                    "(select bsn from _bsns)"
+                    f"{bsn} in (select bsn from _bsns) "
+                    f"or lpad({bsn}, 9, '0') in (select bsn from _bsns)"
                 )
             if not conditions:
                 continue

@@ -1,17 +1,17 @@
 """raw_<organisation>__<export>: each landing export read as it is, with a file manifest.
 
-Dagster only: one asset per export an adapter declares; reading, writing and validating are in
-``assets.raw.reader`` and ``assets.raw.load``. The group is assigned in ``pipelines.definitions``.
+Dagster only: one asset per export of each organisation's contract (``assets.raw.contracts``),
+described from it; reading, writing and validating are in ``assets.raw.reader`` and
+``assets.raw.load``. The group is assigned in ``pipelines.definitions``.
 """
 
-from collections.abc import Mapping
-from types import ModuleType
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
+from assets.raw.contracts import CONTRACTS, ExportSpec
 from assets.raw.load import write_and_validate
 from assets.raw.reader import read_export
-from assets.staging.adapters.base import ExportSpec
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
 from pipelines.resources import LandingFolder, StagingDatabase
@@ -24,12 +24,7 @@ def _raw_asset(organisation: str, spec: ExportSpec, register: str = "") -> dg.As
     @dg.asset(
         name=name,
         kinds={"polars", "duckdb"},
-        description=(
-            f"{spec.description or spec.name} — files `{spec.pattern}` in the landing folder "
-            f"`{organisation}/`, read as text ({spec.encoding}, separator '{spec.separator}') "
-            "with `_source_file`/`_source_row` lineage. Steward only: holds direct identifiers."
-            + register
-        ),
+        description=describe(organisation, spec) + register,
         tags={"organisation": organisation},
         # Larger exports first: the first raw step also waits for GX's import (~5 s), which a
         # large export's load hides (the in-process executor orders steps by this tag).
@@ -65,14 +60,26 @@ def _raw_asset(organisation: str, spec: ExportSpec, register: str = "") -> dg.As
     return _asset
 
 
+def describe(organisation: str, spec: ExportSpec) -> str:
+    """The raw asset's description, from the export's contract."""
+    never = ", ".join(f"`{c}`" for c in spec.never_read) or "none"
+    return (
+        f"{spec.description or spec.name} — files `{spec.pattern}` in the landing folder "
+        f"`{organisation}/`, read as text ({spec.encoding}, separator '{spec.separator}') "
+        f"with `_source_file`/`_source_row` lineage; {len(spec.columns)} columns, id "
+        f"`{spec.id}`. Never read past raw: {never}. Steward only: holds direct identifiers. "
+        f"Contract: `assets/raw/contracts/{organisation}.py`."
+    )
+
+
 def build_raw_assets(
-    adapters: Mapping[str, ModuleType], register: Mapping[str, str] | None = None
+    organisations: Iterable[str], register: Mapping[str, str] | None = None
 ) -> list[dg.AssetsDefinition]:
-    """One raw asset per organisation export declared by the adapters; ``register`` holds each
+    """One raw asset per export of each organisation's contract; ``register`` holds each
     organisation's processing-register text for the asset descriptions."""
     register = register or {}
     return [
         _raw_asset(org, spec, register.get(org, ""))
-        for org, adapter in adapters.items()
-        for spec in adapter.EXPORTS
+        for org in organisations
+        for spec in CONTRACTS[org].exports
     ]

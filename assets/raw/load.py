@@ -1,11 +1,13 @@
 """Writing a read export into the ``raw`` schema of staging.duckdb (text, code columns as
 ENUMs, the file manifest) beside its GX suite; the asset is ``assets.raw.assets``."""
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import polars as pl
 
+from assets.raw.contracts import CONTRACTS
 from assets.raw.csvtext import DEFECT
 from assets.raw.reader import SOURCE_FILE, RawExport
 from assets.raw.suite import validate_raw
@@ -26,10 +28,12 @@ def write_raw(staging_db: StagingDatabase, organisation: str, export: str, raw: 
 
     ``_source_file`` and the export's code-like columns (:func:`code_columns`) are stored as
     ENUMs of the values they hold (a quarter of the cost of text per value); the values are the
-    text as read, and read back as text (``pipelines.resources.read_frame``).
+    text as read, and read back as text (``pipelines.resources.read_frame``). Never a column
+    the export's contract marks personal (:func:`personal_columns`).
     """
     files = raw.manifest.get_column("source_file").to_list()
-    enums = {**code_columns(raw.data), **({SOURCE_FILE: files} if files else {})}
+    never = personal_columns(organisation, export)
+    enums = {**code_columns(raw.data, never=never), **({SOURCE_FILE: files} if files else {})}
     with staging_db.connect() as con, transaction(con):
         write_frame(con, "raw", raw_table(organisation, export), raw.data, enums=enums)
         _record_manifest(con, organisation, export, raw.manifest)
@@ -40,19 +44,35 @@ CODE_COLUMN_VALUES = 1_000
 _PROBE_ROWS = 20_000
 
 
-def code_columns(df: pl.DataFrame, limit: int = CODE_COLUMN_VALUES) -> dict[str, list[str]]:
+PERSONAL_KINDS = frozenset({"id", "bsn", "identifier", "free_text"})
+"""Contract column kinds whose values identify or describe a person: never an ENUM."""
+
+
+def personal_columns(organisation: str, export: str) -> tuple[str, ...]:
+    """The columns of the export's contract whose kind is in :data:`PERSONAL_KINDS` (none for
+    an export without a contract)."""
+    contract = CONTRACTS.get(organisation)
+    if contract is None or export not in {e.name for e in contract.exports}:
+        return ()
+    return tuple(c.name for c in contract.export(export).columns if c.kind in PERSONAL_KINDS)
+
+
+def code_columns(
+    df: pl.DataFrame, limit: int = CODE_COLUMN_VALUES, *, never: Collection[str] = ()
+) -> dict[str, list[str]]:
     """Text columns of ``df`` with few distinct values (codes, levels): column -> those values.
     Only columns whose first rows already look code-like are counted in full.
 
-    Never a column whose name marks a direct identifier or free text (names, addresses, notes:
-    ``quality.privacy.IDENTIFIER_COLUMN``) or that holds a sentence: an ENUM's values live in
-    the table's definition, where a deleted row's value would outlive an erasure until the next
-    raw load."""
+    Never a column in ``never`` (the contract's personal columns), whose name marks a direct
+    identifier or free text (names, addresses, notes: ``quality.privacy.IDENTIFIER_COLUMN``) or
+    that holds a sentence: an ENUM's values live in the table's definition, where a deleted
+    row's value would outlive an erasure until the next raw load."""
     probe = df.head(_PROBE_ROWS)
     out: dict[str, list[str]] = {}
     for column, dtype in df.schema.items():
         lineage = column in (SOURCE_FILE, DEFECT)
-        if lineage or dtype != pl.String or IDENTIFIER_COLUMN.search(column):
+        personal = column in never or IDENTIFIER_COLUMN.search(column)
+        if lineage or dtype != pl.String or personal:
             continue
         if probe.get_column(column).n_unique() > min(limit, max(probe.height // 10, 50)):
             continue  # ids, names, free text

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
+from assets.raw.contracts import ExportSpec
 from assets.raw.csvtext import CsvError, decode, parse_text
-from assets.staging.adapters.base import ExportSpec
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
@@ -58,8 +58,8 @@ def read_file(path: Path, spec: ExportSpec, *, relative_to: Path) -> tuple[pl.Da
         parsed = parse_text(text, spec.separator, rel)
     except CsvError as exc:
         raise LandingFileError(
-            f"{exc}; check the file against the export specification '{spec.name}' "
-            "(assets/raw/FORMATS.md)."
+            f"{exc}; check the file against the export contract '{spec.name}' "
+            "(assets/raw/contracts/, described in assets/raw/FORMATS.md)."
         ) from None
     df = parsed.data.with_columns(
         pl.lit(rel).alias(SOURCE_FILE),
@@ -111,7 +111,7 @@ def read_export(landing: Path, organisation: str, spec: ExportSpec) -> RawExport
     if not files and spec.required:
         raise LandingFileError(
             f"{folder}: no file matches '{spec.pattern}' for export '{spec.name}' of "
-            f"{organisation}; drop the export there or mark it optional in the adapter."
+            f"{organisation}; drop the export there or mark it optional in its contract."
         )
     frames, rows = [], []
     for f in files:

@@ -5,11 +5,12 @@ These suites therefore do not police rows; they catch a broken or wrong export (
 shifted or renamed columns, another organisation's file, a truncated download) with ``mostly``
 thresholds that normal dirt (~0.5–1 % per rule, see FORMATS.md) stays well inside.
 
-Per export (keyed by organisation and export name, the adapters' ``ExportSpec.name``):
-required columns present (extra columns allowed), ids not null, code-list columns within their
-lists after trimming and case-folding, Bridge levels and other small integers within range,
-dates and amounts that look like dates and amounts, and the share of BSNs passing the 11-proef.
-Specs are plain data (:data:`RAW_SPECS`); GX objects are only built when a suite is run.
+Per export (keyed by organisation and export name), derived from the export's contract
+(:mod:`assets.raw.contracts`, :func:`raw_spec`): required columns present (extra columns
+allowed), ids not null, code-list columns within their lists after trimming and case-folding,
+Bridge levels and other small integers within range, dates, amounts and postcodes that look like
+them, and the share of BSNs passing the 11-proef. Specs are plain data (:data:`RAW_SPECS`); GX
+objects are only built when a suite is run.
 
 Exports above :data:`SAMPLE_ROWS` rows are validated on a seeded random sample of that many rows
 (the ``mostly`` shares are estimated to within ~0.2 percentage point, far inside the gap between
@@ -22,13 +23,16 @@ export) and ``validated_rows`` (what GX saw).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
-from assets.raw.formats import BRIDGE_DOMAINS, export_columns
+from assets.raw.contracts import CONTRACTS, ExportSpec
+from assets.raw.contracts.model import LEVEL_RANGE, ints, names
 from quality.outcome import CheckOutcome
 
 CODE_MOSTLY = 0.95
@@ -52,14 +56,14 @@ AMOUNT_PATTERN = (
     r"^-?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?$|^-?\d+(?:\.\d+)?$"  # 1234 / 1.234,56 / 12.5
 )
 POSTCODE_PATTERN = r"^[1-9]\d{3}\s?(?:[a-z]{2})?$"  # PC6 or PC4, case-folded
-INTEGER_PATTERN = r"^\d+$"
 
-YES_NO = ("ja", "nee")
-LEVELS = ("1", "2", "3", "4", "5")
-
-
-def _int_codes(low: int, high: int) -> tuple[str, ...]:
-    return tuple(str(i) for i in range(low, high + 1))
+KIND_PATTERNS: dict[str, str] = {
+    "date": DATE_PATTERN,
+    "amount": AMOUNT_PATTERN,
+    "postcode": POSTCODE_PATTERN,
+}
+"""Contract column kind -> the regex its (case-folded) values must match."""
+LEVELS = ints(LEVEL_RANGE)
 
 
 @dataclass(frozen=True)
@@ -74,161 +78,40 @@ class RawSpec:
     bsn: str | None = None
 
 
-RAW_SPECS: dict[tuple[str, str], RawSpec] = {
-    ("groningen", "participants"): RawSpec(
-        required=export_columns("groningen", "participants"),
-        ids=("deelnemer_id",),
-        codes={
-            "geslacht": ("m", "v", "x"),
-            "huishouden": ("al", "eo", "pzk", "pmk", "ov"),
-            "reden_einde": ("afgerond", "geweigerd", "afgebroken"),
-            "bezwaar_onderzoek": YES_NO,
-            "leeftijd_bij_intake": _int_codes(0, 120),
-            "aantal_kinderen": _int_codes(0, 20),
-        },
-        patterns={
-            "postcode": POSTCODE_PATTERN,
-            "geboortedatum": DATE_PATTERN,
-            "startdatum": DATE_PATTERN,
-            "einddatum": DATE_PATTERN,
-        },
-        bsn="bsn",
-    ),
-    ("groningen", "buddies"): RawSpec(
-        required=export_columns("groningen", "buddies"),
-        ids=("buddy_id",),
-        patterns={"postcode": POSTCODE_PATTERN},
-    ),
-    ("groningen", "measurements"): RawSpec(
-        required=export_columns("groningen", "measurements"),
-        ids=("meting_id", "deelnemer_id"),
-        levels=BRIDGE_DOMAINS,
-        patterns={"meetdatum": DATE_PATTERN},
-    ),
-    ("groningen", "goals"): RawSpec(
-        required=export_columns("groningen", "goals"),
-        ids=("doel_id", "deelnemer_id"),
-        codes={
-            "pijler": (
-                "wonen",
-                "gezin",
-                "gezondheid",
-                "sociaal netwerk",
-                "schulden",
-                "spaargeld",
-                "diploma",
-                "netto inkomen",
-            ),
-            "vertrouwen": _int_codes(1, 10),
-        },
-        patterns={"datum_gesteld": DATE_PATTERN, "datum_behaald": DATE_PATTERN},
-    ),
-    ("zuidplas", "registrations"): RawSpec(
-        required=export_columns("zuidplas", "registrations"),
-        ids=("registratie_id", "clientnummer"),
-        codes={
-            "woonplaats": (
-                "nieuwerkerk aan den ijssel",
-                "moordrecht",
-                "zevenhuizen",
-                "moerkapelle",
-            ),
-            "geslacht": ("man", "vrouw", "onbekend"),
-            "gezinssamenstelling": (
-                "alleenstaand",
-                "eenoudergezin",
-                "samenwonend zonder kinderen",
-                "gezin met kinderen",
-                "anders",
-            ),
-            "aantal_kinderen": _int_codes(0, 20),
-            "proces": ("vroegsignalering", "geldzaken", "wisselgeldbudget", "1g1p1r casusregie"),
-            "resultaat": ("opgelost", "doorverwezen", "geen contact", "gestopt"),
-            "bezwaar": ("j", "n"),
-        },
-        patterns={
-            "postcode": POSTCODE_PATTERN,
-            "geboortedatum": DATE_PATTERN,
-            "startdatum": DATE_PATTERN,
-            "einddatum": DATE_PATTERN,
-            "achterstand_bedrag": AMOUNT_PATTERN,
-            "aantal_schuldeisers": INTEGER_PATTERN,
-        },
-        bsn="bsn",
-    ),
-    ("aalsmeer", "households"): RawSpec(
-        required=export_columns("aalsmeer", "households"),
-        ids=("casus_id",),
-        codes={
-            "reden_einde": ("afgerond", "geen ondersteuning", "afgebroken"),
-            "uitkomst": ("doelen behaald", "deels behaald", "niet behaald"),
-            "inkomstenbron": ("bijstand", "loon", "uwv", "aow", "zelfstandig", "geen"),
-            "medische_gegevens": YES_NO,
-            "woonsituatie": ("huur", "koop", "inwonend"),
-            "bezwaar": YES_NO,
-        },
-        patterns={
-            "startdatum": DATE_PATTERN,
-            "einddatum": DATE_PATTERN,
-            "netto_inkomen_huishouden": AMOUNT_PATTERN,
-            "schuld_bedrag": AMOUNT_PATTERN,
-        },
-    ),
-    ("aalsmeer", "members"): RawSpec(
-        required=export_columns("aalsmeer", "members"),
-        ids=("lid_id", "casus_id"),
-        codes={
-            "rol": ("aanvrager", "partner", "kind", "huisgenoot"),
-            "geslacht": ("m", "v"),
-        },
-        patterns={"geboortedatum": DATE_PATTERN, "postcode": POSTCODE_PATTERN},
-        bsn="bsn",
-    ),
-    ("hengelo", "contacts"): RawSpec(
-        required=export_columns("hengelo", "contacts"),
-        ids=("contact_id",),
-        codes={"geslacht": ("m", "v", "x")},
-        patterns={"geboortedatum": DATE_PATTERN, "postcode": POSTCODE_PATTERN},
-        bsn="bsn",
-    ),
-    ("hengelo", "trajectories"): RawSpec(
-        required=export_columns("hengelo", "trajectories"),
-        ids=("traject_id", "contact_id"),
-        codes={
-            "status": ("afgerond", "gestopt", "niet gestart", "lopend"),
-            "resultaat": ("zelfredzaam", "verbeterd", "gelijk", "verslechterd"),
-            "bezwaar_onderzoek": YES_NO,
-        },
-        patterns={"startdatum": DATE_PATTERN, "einddatum": DATE_PATTERN},
-    ),
-    ("breda", "plans"): RawSpec(
-        required=export_columns("breda", "plans"),
-        ids=("plan_id",),
-        codes={
-            "geslacht": ("m", "v"),
-            "leeftijd": _int_codes(0, 120),
-            "schuldhulpverlening": ("geen", "aangemeld", "lopend", "afgerond"),
-            "beschermingsbewind": YES_NO,
-            "justitie": YES_NO,
-            "ggz": YES_NO,
-            "doorbraak_bereikt": YES_NO,
-            "reden_einde": ("afgerond", "afgebroken", "niet gestart"),
-            "bezwaar": YES_NO,
-        },
-        patterns={
-            "postcode": POSTCODE_PATTERN,
-            "inkomstenbronnen": r"^[a-z_ ]+(?:\s*\|\s*[a-z_ ]+)*$",
-            "kinderen_leeftijden": r"^\d{1,2}(?:\s*\|\s*\d{1,2})*$",
-            "schulden_totaal": AMOUNT_PATTERN,
-            "plankosten": AMOUNT_PATTERN,
-            "startdatum": DATE_PATTERN,
-            "einddatum": DATE_PATTERN,
-        },
-        bsn="bsn",
-    ),
-}
-"""(organisation, export) -> what the export must look like; the required columns are the
-export's full format (:mod:`assets.raw.formats`)."""
+def raw_spec(export: ExportSpec) -> RawSpec:
+    """What the contract of ``export`` says its raw table must look like: every column of the
+    header, the id and person key present, code lists, integer ranges (as lists of whole
+    numbers), Bridge levels, dates, amounts, postcodes and lists by their patterns, the BSN."""
+    codes: dict[str, tuple[str, ...]] = {}
+    patterns: dict[str, str] = {}
+    for c in export.columns:
+        if c.kind == "code":
+            codes[c.name] = c.codes
+        elif c.kind == "integer" and c.range is not None:
+            codes[c.name] = ints(c.range)
+        elif c.kind in KIND_PATTERNS:
+            patterns[c.name] = KIND_PATTERNS[c.kind]
+        elif c.kind == "list":
+            patterns[c.name] = c.pattern
+    return RawSpec(
+        required=export.header,
+        ids=export.ids,
+        codes=codes,
+        levels=names(export.of_kind("level")),
+        patterns=patterns,
+        bsn=export.bsn or None,
+    )
+
+
+RAW_SPECS: Mapping[tuple[str, str], RawSpec] = MappingProxyType(
+    {
+        (org, export.name): raw_spec(export)
+        for org, contract in CONTRACTS.items()
+        for export in contract.exports
+    }
+)
+"""(organisation, export) -> what the export must look like, from its contract
+(:mod:`assets.raw.contracts`)."""
 
 
 def _normalised(spec: RawSpec, df: pl.DataFrame) -> pl.DataFrame:

@@ -15,11 +15,11 @@ from types import ModuleType
 import duckdb
 import polars as pl
 
+from assets.raw.contracts import ExportSpec
 from assets.raw.csvtext import DEFECT, FIELD_COUNT
 from assets.raw.load import raw_table
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, conservation
-from assets.staging.adapters.base import ExportSpec
 from assets.staging.adapters.common import (
     DUPLICATE,
     SOURCE_FILE,
@@ -102,9 +102,10 @@ def _quoted(columns: Sequence[str], prefix: str = "") -> str:
 def read_raw_export(
     con: duckdb.DuckDBPyConnection, organisation: str, spec: ExportSpec
 ) -> pl.DataFrame:
-    """One raw table as its adapter needs it: the columns it reads (``spec.columns``), the
-    lineage, and ``_duplicate``: the row exactly repeats an earlier row of its file, compared
-    over *every* export column, also those not read, in file order.
+    """One raw table as its adapter needs it: the columns its contract says staging reads
+    (``spec.read``, under their aliases), the lineage, and ``_duplicate``: the row exactly
+    repeats an earlier row of its file, compared over *every* export column, also those not
+    read, in file order.
 
     Duplicates are found hash first: DuckDB hashes the columns not read into one value in the
     same scan, polars hashes the rest; only the rows whose hash repeats (about 1 %) are fetched
@@ -114,12 +115,12 @@ def read_raw_export(
     present = [r[0] for r in con.execute(f"describe {table}").fetchall()]
     data = [c for c in present if c not in (SOURCE_FILE, SOURCE_ROW, DEFECT)]
     lineage = [SOURCE_FILE, SOURCE_ROW, *([DEFECT] if DEFECT in present else [])]
-    wanted = data if spec.columns is None else list(spec.columns)
+    wanted = list(spec.read)
     missing = [c for c in wanted if c not in data]
     if missing and data:
         raise ValueError(
             f"{table} lacks column(s) {missing} that the {organisation} adapter reads; "
-            f"check the export specification '{spec.name}' (assets/raw/FORMATS.md)."
+            f"check the export contract '{spec.name}' (assets/raw/contracts/{organisation}.py)."
         )
     read = [c for c in wanted if c in data]
     rest = [c for c in data if c not in read]
@@ -161,7 +162,8 @@ def read_raw_export(
         if duplicates.height
         else pl.repeat(False, df.height, dtype=pl.Boolean, eager=True).alias(DUPLICATE)
     )
-    return df.with_columns(flagged)
+    renamed = {name: alias for name, alias in spec.renamed.items() if name in df.columns}
+    return df.with_columns(flagged).rename(renamed)
 
 
 def load_raw(

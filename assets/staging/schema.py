@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.raw.formats import BRIDGE_DOMAINS
+from assets.raw.contracts import BRIDGE_DOMAINS
 
 ORGANISATIONS: tuple[str, ...] = ("groningen", "zuidplas", "aalsmeer", "hengelo", "breda")
 """Organisation codes, also the landing sub-folder names."""

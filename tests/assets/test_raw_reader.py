@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
+from assets.raw.contracts import ExportSpec
 from assets.raw.reader import LandingFileError, read_export
-from assets.staging.adapters.base import ExportSpec
 
 
 def test_reads_text_with_lineage_and_manifest(tmp_path) -> None:

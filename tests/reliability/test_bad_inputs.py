@@ -15,11 +15,12 @@ from polars.testing import assert_frame_equal
 
 from assets.governance.requests import RequestFileError, read_requests
 from assets.raw import csvtext
+from assets.raw.contracts import ExportSpec
 from assets.raw.load import write_raw
 from assets.raw.reader import LandingFileError, read_export
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, groningen
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 from assets.staging.load import Staged, stage
 from pipelines.resources import StagingDatabase
 

@@ -12,41 +12,18 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from assets.raw.formats import columns_read
+from assets.raw.contracts import ExportSpec
+from assets.raw.contracts.aalsmeer import CONTRACT
 from assets.staging.adapters import common as c
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 
-ORGANISATION = "aalsmeer"
+ORGANISATION = CONTRACT.organisation
 PROGRAMME = "sociaal_team"
 
-EXPORTS: tuple[ExportSpec, ...] = (
-    ExportSpec(
-        "households",
-        "huishoudens*.csv",
-        encoding="latin-1",
-        separator=";",
-        description="Sociaal team Aalsmeer household cases: one row per case",
-        columns=columns_read(
-            ORGANISATION,
-            "households",
-            # housing is not mapped; the support plan is free text
-            without=("woonsituatie", "ondersteuningsplan"),
-        ),
-    ),
-    ExportSpec(
-        "members",
-        "leden*.csv",
-        encoding="latin-1",
-        separator=";",
-        description="Members of each household case (applicant, partner, children, others)",
-        columns=columns_read(
-            ORGANISATION,
-            "members",
-            # names, residence permit and street are never loaded
-            without=("voornaam", "achternaam", "verblijfstitel", "straat"),
-        ),
-    ),
-)
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
+EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
+HOUSEHOLDS = CONTRACT.export("households")
+MEMBERS = CONTRACT.export("members")
 
 END_REASONS = {
     "afgerond": "completed",
@@ -68,7 +45,6 @@ INCOME = {
 }
 ROLES = {"aanvrager": "aanvrager", "partner": "partner", "kind": "kind", "huisgenoot": "huisgenoot"}
 GENDERS = {"m": "man", "v": "vrouw"}
-DATE = ("dd/mm/yyyy", "d/m/yyyy")
 MEMBER_REASON = (
     "household members other than the applicant are summarised into the applicant's "
     "household type and children count"
@@ -82,8 +58,8 @@ def _households(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         df,
         [
             c.id_field("casus_id", "_case"),
-            c.date_field("startdatum", "_start", DATE, required=True),
-            c.date_field("einddatum", "_end", DATE),
+            c.date_field("startdatum", "_start", HOUSEHOLDS.dates("startdatum"), required=True),
+            c.date_field("einddatum", "_end", HOUSEHOLDS.dates("einddatum")),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.code_field("uitkomst", "_outcome", OUTCOMES),
             c.amount_field("netto_inkomen_huishouden", "_income"),
@@ -110,12 +86,15 @@ def _members(raw: pl.DataFrame, cases: pl.Series) -> tuple[pl.DataFrame, pl.Data
             c.id_field("casus_id", "_case"),
             c.code_field("rol", "_role", ROLES, required=True),
             c.bsn_field(),
-            c.only_when(is_applicant, c.date_field("geboortedatum", "_birth", DATE)),
+            c.only_when(
+                is_applicant,
+                c.date_field("geboortedatum", "_birth", MEMBERS.dates("geboortedatum")),
+            ),
             c.only_when(is_applicant, c.code_field("geslacht", "_gender", GENDERS)),
         ],
         [
             c.duplicate_id("lid_id", "_member"),
-            c.orphan("casus_id", "_case", cases, "household case in huishoudens.csv"),
+            c.orphan("casus_id", "_case", cases, f"household case in {HOUSEHOLDS.file_name}"),
         ],
     )
     # One applicant per case: a second valid applicant of the same case is rejected.
@@ -171,7 +150,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
                 "applicant_missing",
                 "casus_id",
                 pl.col("_applicant").is_null(),
-                parent="leden.csv",
+                parent=MEMBERS.file_name,
             )
         ],
     )
@@ -184,7 +163,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
                 "casus_id",
                 "_case",
                 kept_hh.get_column("_case"),
-                "household case in huishoudens.csv",
+                f"household case in {HOUSEHOLDS.file_name}",
             )
         ],
     )

@@ -1,4 +1,7 @@
-"""What every organisation adapter returns, and the shared steps adapters use."""
+"""What every organisation adapter returns.
+
+What it reads is its organisation's export contract (:mod:`assets.raw.contracts`).
+"""
 
 from __future__ import annotations
 
@@ -29,26 +32,3 @@ class AdapterResult:
     quarantine: pl.DataFrame = field(default_factory=lambda: schema.empty(schema.QUARANTINE))
     duplicates: pl.DataFrame = field(default_factory=lambda: schema.empty(schema.DUPLICATES))
     withheld: pl.DataFrame = field(default_factory=lambda: schema.empty(schema.WITHHELD))
-
-
-@dataclass(frozen=True)
-class ExportSpec:
-    """One file type in an organisation's landing folder, as the raw layer reads it.
-
-    The raw layer reads every matching file as text columns (nothing parsed, nothing lost) and adds
-    ``_source_file`` (path relative to the landing root) and ``_source_row`` (1-based data row).
-
-    ``columns`` lists the export columns the adapter reads (``None``: all of them). Staging loads
-    only those from the raw table, so names, contact details and free text that the adapter never
-    maps are not copied into its working frames; duplicate detection still compares every column
-    (:func:`assets.staging.load.read_raw_export`).
-    """
-
-    name: str  # export name; the raw asset is raw_<organisation>__<name>
-    pattern: str  # glob inside data/landing/<organisation>/, e.g. "deelnemers*.csv"
-    encoding: str = "utf-8"  # "utf-8" or "latin-1"
-    separator: str = ","
-    description: str = ""  # shown in the Dagster UI
-    required: bool = True  # a missing file is an error (False: optional export)
-    columns: tuple[str, ...] | None = None  # the export columns the adapter reads (None: all)
-    priority: int = 0  # raw steps with a higher priority run first (the largest exports)

@@ -12,27 +12,17 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from assets.raw.formats import columns_read
+from assets.raw.contracts import ExportSpec
+from assets.raw.contracts.breda import CONTRACT
 from assets.staging.adapters import common as c
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 
-ORGANISATION = "breda"
+ORGANISATION = CONTRACT.organisation
 PROGRAMME = "doorbraak"
 
-EXPORTS: tuple[ExportSpec, ...] = (
-    ExportSpec(
-        "plans",
-        "doorbraakplannen*.csv",
-        separator=";",
-        description="Doorbraakmethode Breda plans: one row per household plan",
-        columns=columns_read(
-            ORGANISATION,
-            "plans",
-            # occupation and the free-text work history and problem description are never loaded
-            without=("beroep", "werkverleden", "probleemomschrijving"),
-        ),
-    ),
-)
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
+EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
+PLANS = CONTRACT.export("plans")
 
 GENDERS = {"m": "man", "v": "vrouw"}
 END_REASONS = {
@@ -64,7 +54,6 @@ FLAG_PROBLEMS = {  # yes/no column -> canonical problem
     "justitie": "justitie",
     "ggz": "psychisch",
 }
-DATE = ("yyyy-mm-dd",)
 
 
 def _pipe_items(column: str) -> pl.Expr:
@@ -90,7 +79,9 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             c.id_field("plan_id", "_id"),
             c.bsn_field(),
             c.code_field("geslacht", "_gender", GENDERS),
-            c.int_field("leeftijd", "_age", lo=0, hi=120, range_rule="age_out_of_range"),
+            c.int_field(
+                "leeftijd", "_age", *PLANS.range("leeftijd"), range_rule="age_out_of_range"
+            ),
             c.Field(
                 sources.alias("_sources"),
                 (
@@ -116,8 +107,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             *[c.yes_no_field(col, f"_{col}") for col in FLAG_PROBLEMS],
             c.amount_field("plankosten", "_cost"),
             c.yes_no_field("doorbraak_bereikt", "_breakthrough"),
-            c.date_field("startdatum", "_start", DATE, required=True),
-            c.date_field("einddatum", "_end", DATE),
+            c.date_field("startdatum", "_start", PLANS.dates("startdatum"), required=True),
+            c.date_field("einddatum", "_end", PLANS.dates("einddatum")),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.yes_no_field("bezwaar", "_objects"),
         ],

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
+from assets.raw.contracts.model import AGE_RANGE
 from assets.staging import schema
 
-# The raw reader's lineage columns (assets.raw.reader; not imported: the reader imports this
-# package for ExportSpec).
+# The raw reader's lineage columns (assets.raw.reader; not imported, so that the adapters need
+# no file reading).
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 
@@ -69,13 +70,6 @@ DATE_FORMATS: dict[str, tuple[str, str]] = {
 ALL_DATE_FORMATS: tuple[str, ...] = tuple(DATE_FORMATS)
 YEAR_RANGE = (1900, 2100)
 """Dates outside these years are typing errors ("0000-00-00", "0021-02-01"): not a date."""
-
-AGE_RANGE = (0, 120)
-"""Plausible ages in years (bounds of every age column; outside: ``age_out_of_range``)."""
-CHILDREN_RANGE = (0, 30)
-"""Plausible numbers of children in a household (``count_out_of_range`` outside)."""
-CREDITORS_RANGE = (0, 500)
-"""Plausible numbers of creditors of one household (``count_out_of_range`` outside)."""
 
 
 def run_date() -> dt.date:
@@ -307,9 +301,9 @@ def parse_int(column: str) -> pl.Expr:
 def int_field(
     column: str,
     alias: str,
-    *,
     lo: int,
     hi: int,
+    *,
     rule: str = "number_unparseable",
     range_rule: str | None = None,
 ) -> Field:

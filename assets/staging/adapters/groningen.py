@@ -11,65 +11,20 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from assets.raw.formats import columns_read
+from assets.raw.contracts import ExportSpec
+from assets.raw.contracts.groningen import CONTRACT
 from assets.staging import schema
 from assets.staging.adapters import common as c
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 
-ORGANISATION = "groningen"
+ORGANISATION = CONTRACT.organisation
 PROGRAMME = "kansrijk"
 
-EXPORTS: tuple[ExportSpec, ...] = (
-    ExportSpec(
-        "participants",
-        "deelnemers*.csv",
-        separator=";",
-        description="Kansrijk participants: one row per participant trajectory (person + episode)",
-        columns=columns_read(
-            ORGANISATION,
-            "participants",
-            # names, street, place, e-mail, phone, the WIJ dossier number and the buddy id are
-            # never loaded
-            without=(
-                "voornaam",
-                "tussenvoegsel",
-                "achternaam",
-                "straat",
-                "woonplaats",
-                "email",
-                "telefoon",
-                "wij_dossiernummer",
-                "buddy_id",
-            ),
-        ),
-    ),
-    ExportSpec(
-        "buddies",
-        "buddies*.csv",
-        separator=";",
-        description="Kansrijk buddies (volunteers): never staged, withheld by design",
-        columns=(),  # only counted per file
-    ),
-    ExportSpec(
-        "measurements",
-        "metingen*.csv",
-        separator=";",
-        description="Bridge measurements: one row per moment with the levels of all 8 domains",
-        priority=10,  # the largest export: loaded first
-    ),
-    ExportSpec(
-        "goals",
-        "doelen*.csv",
-        separator=";",
-        description="Goals of the 'Mijn Doel-Actieplan' (free text stays in raw)",
-        columns=columns_read(
-            ORGANISATION,
-            "goals",
-            # the four free-text columns stay in raw
-            without=("doel", "actie", "uitdaging", "wie_helpt"),
-        ),
-    ),
-)
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
+EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
+PARTICIPANTS = CONTRACT.export("participants")
+MEASUREMENTS = CONTRACT.export("measurements")
+GOALS = CONTRACT.export("goals")
 
 GENDERS = {"m": "man", "v": "vrouw", "x": "anders"}
 HOUSEHOLDS = {
@@ -82,27 +37,34 @@ HOUSEHOLDS = {
 END_REASONS = {"afgerond": "completed", "geweigerd": "refused", "afgebroken": "aborted"}
 PILLARS = {d.replace("_", " "): d for d in schema.DOMAINS}  # "sociaal netwerk" -> sociaal_netwerk
 BUDDY_REASON = "buddy data never leaves the raw layer"
-DATE = ("dd-mm-yyyy", "d-m-yyyy")
-MEASUREMENT_DATES = ("dd-mm-yyyy", "d-m-yyyy", "yyyy-mm-dd")
 
 
 def _participants(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(persons + episodes source frame, quarantine, duplicates)."""
+    p = PARTICIPANTS  # the contract: date formats and ranges
     df, dups = c.dedupe(raw, ORGANISATION)
     df = c.parse(
         df,
         [
             c.id_field("deelnemer_id", "_id"),
             c.bsn_field(),
-            c.date_field("geboortedatum", "_birth", DATE),
-            c.int_field("leeftijd_bij_intake", "_age", lo=0, hi=120, range_rule="age_out_of_range"),
+            c.date_field("geboortedatum", "_birth", p.dates("geboortedatum")),
+            c.int_field(
+                "leeftijd_bij_intake",
+                "_age",
+                *p.range("leeftijd_bij_intake"),
+                range_rule="age_out_of_range",
+            ),
             c.code_field("geslacht", "_gender", GENDERS),
             c.code_field("huishouden", "_household", HOUSEHOLDS),
             c.int_field(
-                "aantal_kinderen", "_children", lo=0, hi=30, range_rule="count_out_of_range"
+                "aantal_kinderen",
+                "_children",
+                *p.range("aantal_kinderen"),
+                range_rule="count_out_of_range",
             ),
-            c.date_field("startdatum", "_start", DATE, required=True),
-            c.date_field("einddatum", "_end", DATE),
+            c.date_field("startdatum", "_start", p.dates("startdatum"), required=True),
+            c.date_field("einddatum", "_end", p.dates("einddatum")),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.yes_no_field("bezwaar_onderzoek", "_objects"),
         ],
@@ -153,7 +115,8 @@ def _measurements(
     """(bridge_scores, quarantine, duplicates): 8 long rows per measurement, empty = not scored."""
     df, dups = c.dedupe(raw, ORGANISATION)
     levels = [
-        c.int_field(d, f"_{d}", lo=1, hi=5, rule="level_out_of_range") for d in schema.DOMAINS
+        c.int_field(d, f"_{d}", *MEASUREMENTS.range(d), rule="level_out_of_range")
+        for d in schema.DOMAINS
     ]
     none_scored = pl.all_horizontal([pl.col(f"_{d}").is_null() for d in schema.DOMAINS])
     all_columns = ", ".join(f"'{d}'" for d in schema.DOMAINS)
@@ -162,7 +125,7 @@ def _measurements(
         [
             c.id_field("meting_id", "_id"),
             c.id_field("deelnemer_id", "_participant"),
-            c.date_field("meetdatum", "_date", MEASUREMENT_DATES, required=True),
+            c.date_field("meetdatum", "_date", MEASUREMENTS.dates("meetdatum"), required=True),
             *levels,
         ],
         [
@@ -215,9 +178,14 @@ def _goals(
             c.id_field("doel_id", "_id"),
             c.id_field("deelnemer_id", "_participant"),
             c.code_field("pijler", "_domain", PILLARS, required=True),
-            c.date_field("datum_gesteld", "_set", DATE, required=True),
-            c.date_field("datum_behaald", "_achieved", DATE),
-            c.int_field("vertrouwen", "_confidence", lo=1, hi=10, rule="confidence_out_of_range"),
+            c.date_field("datum_gesteld", "_set", GOALS.dates("datum_gesteld"), required=True),
+            c.date_field("datum_behaald", "_achieved", GOALS.dates("datum_behaald")),
+            c.int_field(
+                "vertrouwen",
+                "_confidence",
+                *GOALS.range("vertrouwen"),
+                rule="confidence_out_of_range",
+            ),
         ],
         [
             c.duplicate_id("doel_id", "_id"),

@@ -11,33 +11,18 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from assets.raw.formats import columns_read
+from assets.raw.contracts import ExportSpec
+from assets.raw.contracts.hengelo import CONTRACT
 from assets.staging.adapters import common as c
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 
-ORGANISATION = "hengelo"
+ORGANISATION = CONTRACT.organisation
 PROGRAMME = "wijkkracht"
 
-EXPORTS: tuple[ExportSpec, ...] = (
-    ExportSpec(
-        "contacts",
-        "contacten*.csv",
-        separator=",",
-        description="Wijkkracht Hengelo contacts: one row per person",
-        columns=columns_read(
-            ORGANISATION,
-            "contacts",
-            # name, phone, e-mail and photo are never loaded
-            without=("naam", "telefoon", "email", "foto"),
-        ),
-    ),
-    ExportSpec(
-        "trajectories",
-        "trajecten*.csv",
-        separator=",",
-        description="Wijkkracht Hengelo support trajectories of the contacts",
-    ),
-)
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
+EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
+CONTACTS = CONTRACT.export("contacts")
+TRAJECTORIES = CONTRACT.export("trajectories")
 
 GENDERS = {"m": "man", "v": "vrouw", "x": "anders"}
 STATUSES = {
@@ -47,8 +32,6 @@ STATUSES = {
     "lopend": "ongoing",
 }
 RESULTS = {r: r for r in ("zelfredzaam", "verbeterd", "gelijk", "verslechterd")}
-BIRTH_DATES = ("dd-mm-yyyy", "d-m-yyyy", "yyyy-mm-dd", "dd/mm/yyyy", "d/m/yyyy")
-DATE = ("dd-mm-yyyy", "d-m-yyyy")
 
 
 def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
@@ -59,7 +42,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         [
             c.id_field("contact_id", "_contact"),
             c.bsn_field(),
-            c.date_field("geboortedatum", "_birth", BIRTH_DATES),
+            c.date_field("geboortedatum", "_birth", CONTACTS.dates("geboortedatum")),
             c.code_field("geslacht", "_gender", GENDERS),
         ],
         [c.duplicate_id("contact_id", "_contact")],
@@ -72,8 +55,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         [
             c.id_field("traject_id", "_id"),
             c.id_field("contact_id", "_contact"),
-            c.date_field("startdatum", "_start", DATE, required=True),
-            c.date_field("einddatum", "_end", DATE),
+            c.date_field("startdatum", "_start", TRAJECTORIES.dates("startdatum"), required=True),
+            c.date_field("einddatum", "_end", TRAJECTORIES.dates("einddatum")),
             c.code_field("status", "_reason", STATUSES),
             c.code_field("resultaat", "_outcome", RESULTS),
             c.yes_no_field("bezwaar_onderzoek", "_objects"),

@@ -12,26 +12,16 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from assets.raw.formats import columns_read
+from assets.raw.contracts import ExportSpec
+from assets.raw.contracts.zuidplas import CONTRACT
 from assets.staging.adapters import common as c
-from assets.staging.adapters.base import AdapterResult, ExportSpec
+from assets.staging.adapters.base import AdapterResult
 
-ORGANISATION = "zuidplas"
+ORGANISATION = CONTRACT.organisation
 
-EXPORTS: tuple[ExportSpec, ...] = (
-    ExportSpec(
-        "registrations",
-        "registraties*.csv",
-        separator=",",
-        description="ZO! Zuidplas registrations: one row per person per process",
-        columns=columns_read(
-            ORGANISATION,
-            "registrations",
-            # name, place of residence and the free-text note are never loaded
-            without=("naam", "woonplaats", "notitie"),
-        ),
-    ),
-)
+# What this adapter reads, its date formats and ranges: the organisation's export contract.
+EXPORTS: tuple[ExportSpec, ...] = CONTRACT.exports
+REGISTRATIONS = CONTRACT.export("registrations")
 
 GENDERS = {"man": "man", "vrouw": "vrouw", "onbekend": None}
 HOUSEHOLDS = {
@@ -60,11 +50,11 @@ END_REASONS = {
     "gestopt": "aborted",
 }
 YES_NO = {"j": True, "n": False, "ja": True, "nee": False}
-DATE = ("yyyy-mm-dd",)
 
 
 def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
     """Map Zuidplas's raw registrations into the canonical model."""
+    r = REGISTRATIONS  # the contract: date formats and ranges
     df, dups = c.dedupe(raw["registrations"], ORGANISATION)
     df = c.parse(
         df,
@@ -72,23 +62,25 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             c.id_field("registratie_id", "_id"),
             c.id_field("clientnummer", "_client"),
             c.bsn_field(),
-            c.date_field("geboortedatum", "_birth", DATE),
+            c.date_field("geboortedatum", "_birth", r.dates("geboortedatum")),
             c.code_field("geslacht", "_gender", GENDERS),  # "onbekend" -> null
             c.code_field("gezinssamenstelling", "_household", HOUSEHOLDS),
             c.int_field(
-                "aantal_kinderen", "_children", lo=0, hi=30, range_rule="count_out_of_range"
+                "aantal_kinderen",
+                "_children",
+                *r.range("aantal_kinderen"),
+                range_rule="count_out_of_range",
             ),
             c.code_field("proces", "_programme", PROCESSES, required=True),
             c.amount_field("achterstand_bedrag", "_arrears"),
             c.int_field(
                 "aantal_schuldeisers",
                 "_creditors",
-                lo=0,
-                hi=500,
+                *r.range("aantal_schuldeisers"),
                 range_rule="count_out_of_range",
             ),
-            c.date_field("startdatum", "_start", DATE, required=True),
-            c.date_field("einddatum", "_end", DATE),
+            c.date_field("startdatum", "_start", r.dates("startdatum"), required=True),
+            c.date_field("einddatum", "_end", r.dates("einddatum")),
             c.code_field("resultaat", "_result", RESULTS),
             c.code_field("bezwaar", "_objects", YES_NO, dtype=pl.Boolean()),
         ],
