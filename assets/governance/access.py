@@ -17,8 +17,7 @@ from anonymise.bsn import bsn_check_digit_ok
 from assets.raw.contracts import CONTRACTS
 from assets.raw.load import raw_table
 from assets.staging import schema
-from pipelines.resources import read_frame
-from pipelines.sql import quote_ident
+from pipelines.resources import quote_ident, read_frame
 
 
 def _plain(v: Any) -> Any:
