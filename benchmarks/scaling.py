@@ -1,0 +1,181 @@
+"""Benchmark: time AND peak memory of every pipeline step, for the scaling plan (docs/scaling.md).
+
+    python benchmarks/scaling.py --people 2000000 [--seed S] [--keep DIR] [--all] [--json FILE]
+
+Reuses ``benchmarks/pipeline.py`` (same synthetic exports, same in-process run of the job on an
+ephemeral Dagster instance). A sampling thread reads this process's resident set size every
+``--interval`` seconds; every Dagster step's interval (STEP_START to STEP_SUCCESS/FAILURE in the
+run's event log) is matched against those samples. The in-process executor runs one step at a
+time, so a step's samples are its own: per step it prints the seconds, the RSS when it started,
+its peak RSS and the growth (peak − start). DuckDB, polars and numpy all allocate inside this
+process, so RSS covers them; the ``generate`` row is the synthetic-export writer (not a pipeline
+step). Subprocesses (the mart build's optional checks) are not counted.
+
+Prints a Markdown table (slowest steps first) and one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline import generate_landing, run_job
+
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MB (from /proc, cheap enough to poll)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE_MB
+
+
+@dataclass
+class RssSampler:
+    """Polls :func:`rss_mb` in a daemon thread; ``samples`` holds (epoch seconds, MB) pairs on
+    the same clock as Dagster's event timestamps (``time.time``)."""
+
+    interval: float = 0.05
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), rss_mb()))
+            self._stop.wait(self.interval)
+
+    def window(self, start: float, end: float) -> tuple[float, float]:
+        """(RSS at ``start``, peak RSS within [start, end]) in MB; the sample just before
+        ``start`` stands for the start when no sample falls inside."""
+        before = [mb for t, mb in self.samples if t <= start]
+        inside = [mb for t, mb in self.samples if start <= t <= end]
+        at_start = before[-1] if before else (inside[0] if inside else 0.0)
+        return at_start, max([at_start, *inside])
+
+
+def step_windows(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
+    """(start, end) epoch seconds of every step of the run, from its event log."""
+    from dagster import DagsterEventType
+
+    started: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            windows[entry.step_key] = (
+                started.get(entry.step_key, entry.timestamp),
+                entry.timestamp,
+            )
+    return windows
+
+
+def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float) -> dict[str, Any]:
+    """Generate ``people`` persons' exports into ``data``, run the job and return the figures:
+    per step seconds / start / peak / growth MB, totals and the load average."""
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with RssSampler(interval=interval) as sampler:
+        g0 = time.time()
+        settings, timings = generate_landing(data, people, seed)
+        g1 = time.time()
+        result, instance, timings["pipeline"] = run_job(settings, whole=whole)
+    steps: dict[str, dict[str, float]] = {}
+    start, peak = sampler.window(g0, g1)
+    steps["generate (synthetic exports)"] = _row(g1 - g0, start, peak)
+    for key, (t0, t1) in step_windows(instance, result.run_id).items():
+        start, peak = sampler.window(t0, t1)
+        steps[key] = _row(t1 - t0, start, peak)
+    return {
+        "people": people,
+        "scope": "all" if whole else "through pseudonymised",
+        "success": result.success,
+        "generate_seconds": round(timings["generate"], 1),
+        "pipeline_seconds": round(timings["pipeline"], 1),
+        "seconds": round(timings["generate"] + timings["pipeline"], 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_avg_before": load_before,
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"])),
+    }
+
+
+def _row(seconds: float, start: float, peak: float) -> dict[str, float]:
+    return {
+        "seconds": round(seconds, 1),
+        "start_mb": round(start),
+        "peak_mb": round(peak),
+        "growth_mb": round(peak - start),
+    }
+
+
+def markdown(figures: dict[str, Any], top: int) -> str:
+    """The per-step table for docs/scaling.md (``top`` slowest steps, the rest summed)."""
+    lines = [
+        f"people {figures['people']:,} ({figures['scope']}): {figures['seconds']} s total, "
+        f"peak RSS {figures['peak_rss_mb']:,} MB, load before/after "
+        f"{figures['load_avg_before']} / {figures['load_avg_after']}",
+        "",
+        "| step | s | RSS at start MB | peak MB | growth MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows = list(figures["steps"].items())
+    for key, r in rows[:top]:
+        lines.append(
+            f"| {key} | {r['seconds']} | {r['start_mb']:,} | {r['peak_mb']:,} "
+            f"| {r['growth_mb']:,} |"
+        )
+    rest = rows[top:]
+    if rest:
+        lines.append(
+            f"| {len(rest)} other steps | {round(sum(r['seconds'] for _, r in rest), 1)} | | "
+            f"{max(r['peak_mb'] for _, r in rest):,} | |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument("--keep", type=Path, default=None, help="data folder to keep (default: temp)")
+    ap.add_argument("--all", action="store_true", help="the whole job, not only to pseudonymised")
+    ap.add_argument("--interval", type=float, default=0.05, help="RSS sampling interval (s)")
+    ap.add_argument("--top", type=int, default=20, help="rows of the table (slowest steps)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = measure(
+            args.people, args.seed, args.keep or Path(tmp), whole=args.all, interval=args.interval
+        )
+    print(markdown(figures, args.top))
+    print(json.dumps(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
