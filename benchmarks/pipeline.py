@@ -109,21 +109,30 @@ def staged_counts(settings: Any) -> dict[str, int]:
     return {"rows": int(raw_rows), "bridge_scores": int(scores), "distinct_persons": int(persons)}
 
 
-def step_seconds(instance: object, run_id: str) -> dict[str, float]:
-    """Seconds per Dagster step of the run (start to success or failure), slowest first, from
-    the run's event log (the step's own work: asset body, its checks and the IO manager)."""
+def step_windows(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
+    """(start, end) epoch seconds of every Dagster step of the run (STEP_START to STEP_SUCCESS or
+    STEP_FAILURE in its event log: the asset body, its checks and the IO manager)."""
     from dagster import DagsterEventType
 
     started: dict[str, float] = {}
-    spent: dict[str, float] = {}
-    for entry in instance.all_logs(run_id):  # type: ignore[attr-defined]
+    windows: dict[str, tuple[float, float]] = {}
+    for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None or entry.step_key is None:
             continue
         if event.event_type == DagsterEventType.STEP_START:
             started[entry.step_key] = entry.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            spent[entry.step_key] = entry.timestamp - started.get(entry.step_key, entry.timestamp)
+            windows[entry.step_key] = (
+                started.get(entry.step_key, entry.timestamp),
+                entry.timestamp,
+            )
+    return windows
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds per Dagster step of the run, slowest first (see :func:`step_windows`)."""
+    spent = {k: t1 - t0 for k, (t0, t1) in step_windows(instance, run_id).items()}
     return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 

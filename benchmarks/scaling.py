@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import generate_landing, run_job
+from pipeline import generate_landing, run_job, step_windows
 
 _PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
@@ -72,26 +72,6 @@ class RssSampler:
         inside = [mb for t, mb in self.samples if start <= t <= end]
         at_start = before[-1] if before else (inside[0] if inside else 0.0)
         return at_start, max([at_start, *inside])
-
-
-def step_windows(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
-    """(start, end) epoch seconds of every step of the run, from its event log."""
-    from dagster import DagsterEventType
-
-    started: dict[str, float] = {}
-    windows: dict[str, tuple[float, float]] = {}
-    for entry in instance.all_logs(run_id):
-        event = entry.dagster_event
-        if event is None or entry.step_key is None:
-            continue
-        if event.event_type == DagsterEventType.STEP_START:
-            started[entry.step_key] = entry.timestamp
-        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            windows[entry.step_key] = (
-                started.get(entry.step_key, entry.timestamp),
-                entry.timestamp,
-            )
-    return windows
 
 
 def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float) -> dict[str, Any]:
