@@ -47,6 +47,16 @@ def episode_outcomes(result: AdapterResult) -> list[tuple]:
     )
 
 
+def assert_fixture_invariants(
+    adapter: ModuleType, **expected: object
+) -> tuple[dict[str, pl.DataFrame], AdapterResult]:
+    """:func:`adapt_fixture`, then :func:`assert_adapter_invariants` with ``expected``
+    (quarantine, duplicates, withheld); returns the raw frames and the result."""
+    raw, result = adapt_fixture(adapter)
+    assert_adapter_invariants(raw, result, **expected)  # type: ignore[arg-type]
+    return raw, result
+
+
 def assert_adapter_invariants(
     raw: dict[str, pl.DataFrame],
     result: AdapterResult,
