@@ -36,6 +36,12 @@ from pipeline import generate_landing, run_job, step_windows
 _PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process, all threads (steadier than wall time on a shared machine)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def rss_mb() -> float:
     """Current resident set size of this process in MB (from /proc, cheap enough to poll)."""
     with open("/proc/self/statm") as f:
@@ -44,11 +50,11 @@ def rss_mb() -> float:
 
 @dataclass
 class RssSampler:
-    """Polls :func:`rss_mb` in a daemon thread; ``samples`` holds (epoch seconds, MB) pairs on
-    the same clock as Dagster's event timestamps (``time.time``)."""
+    """Polls :func:`rss_mb` and :func:`cpu_seconds` in a daemon thread; ``samples`` holds
+    (epoch seconds, MB, CPU seconds) on the clock of Dagster's event timestamps (``time.time``)."""
 
     interval: float = 0.05
-    samples: list[tuple[float, float]] = field(default_factory=list)
+    samples: list[tuple[float, float, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> RssSampler:
@@ -62,16 +68,18 @@ class RssSampler:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), rss_mb()))
+            self.samples.append((time.time(), rss_mb(), cpu_seconds()))
             self._stop.wait(self.interval)
 
-    def window(self, start: float, end: float) -> tuple[float, float]:
-        """(RSS at ``start``, peak RSS within [start, end]) in MB; the sample just before
-        ``start`` stands for the start when no sample falls inside."""
-        before = [mb for t, mb in self.samples if t <= start]
-        inside = [mb for t, mb in self.samples if start <= t <= end]
-        at_start = before[-1] if before else (inside[0] if inside else 0.0)
-        return at_start, max([at_start, *inside])
+    def window(self, start: float, end: float) -> tuple[float, float, float]:
+        """(RSS at ``start``, peak RSS within [start, end]) in MB and the CPU seconds spent in
+        between; the last sample before ``start`` (after ``end``) stands for that moment."""
+        before = [(mb, cpu) for t, mb, cpu in self.samples if t <= start]
+        inside = [(mb, cpu) for t, mb, cpu in self.samples if start <= t <= end]
+        after = [cpu for t, _, cpu in self.samples if t >= end]
+        first = before[-1] if before else (inside[0] if inside else (0.0, 0.0))
+        cpu_end = after[0] if after else (inside[-1][1] if inside else first[1])
+        return first[0], max([first[0], *(mb for mb, _ in inside)]), cpu_end - first[1]
 
 
 def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float) -> dict[str, Any]:
@@ -84,11 +92,9 @@ def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float)
         g1 = time.time()
         result, instance, timings["pipeline"] = run_job(settings, whole=whole)
     steps: dict[str, dict[str, float]] = {}
-    start, peak = sampler.window(g0, g1)
-    steps["generate (synthetic exports)"] = _row(g1 - g0, start, peak)
+    steps["generate (synthetic exports)"] = _row(g1 - g0, *sampler.window(g0, g1))
     for key, (t0, t1) in step_windows(instance, result.run_id).items():
-        start, peak = sampler.window(t0, t1)
-        steps[key] = _row(t1 - t0, start, peak)
+        steps[key] = _row(t1 - t0, *sampler.window(t0, t1))
     return {
         "people": people,
         "scope": "all" if whole else "through pseudonymised",
@@ -97,15 +103,17 @@ def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float)
         "pipeline_seconds": round(timings["pipeline"], 1),
         "seconds": round(timings["generate"] + timings["pipeline"], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpu_seconds": round(cpu_seconds(), 1),
         "load_avg_before": load_before,
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"])),
     }
 
 
-def _row(seconds: float, start: float, peak: float) -> dict[str, float]:
+def _row(seconds: float, start: float, peak: float, cpu: float) -> dict[str, float]:
     return {
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
         "start_mb": round(start),
         "peak_mb": round(peak),
         "growth_mb": round(peak - start),
@@ -119,19 +127,20 @@ def markdown(figures: dict[str, Any], top: int) -> str:
         f"peak RSS {figures['peak_rss_mb']:,} MB, load before/after "
         f"{figures['load_avg_before']} / {figures['load_avg_after']}",
         "",
-        "| step | s | RSS at start MB | peak MB | growth MB |",
-        "|---|---:|---:|---:|---:|",
+        "| step | s | CPU s | RSS at start MB | peak MB | growth MB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     rows = list(figures["steps"].items())
     for key, r in rows[:top]:
         lines.append(
-            f"| {key} | {r['seconds']} | {r['start_mb']:,} | {r['peak_mb']:,} "
+            f"| {key} | {r['seconds']} | {r['cpu_seconds']} | {r['start_mb']:,} | {r['peak_mb']:,} "
             f"| {r['growth_mb']:,} |"
         )
     rest = rows[top:]
     if rest:
         lines.append(
-            f"| {len(rest)} other steps | {round(sum(r['seconds'] for _, r in rest), 1)} | | "
+            f"| {len(rest)} other steps | {round(sum(r['seconds'] for _, r in rest), 1)} "
+            f"| {round(sum(r['cpu_seconds'] for _, r in rest), 1)} | | "
             f"{max(r['peak_mb'] for _, r in rest):,} | |"
         )
     return "\n".join(lines)
