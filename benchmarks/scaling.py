@@ -93,7 +93,8 @@ def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float)
         result, instance, timings["pipeline"] = run_job(settings, whole=whole)
     steps: dict[str, dict[str, float]] = {}
     steps["generate (synthetic exports)"] = _row(g1 - g0, *sampler.window(g0, g1))
-    for key, (t0, t1) in step_windows(instance, result.run_id).items():
+    windows = step_windows(instance, result.run_id)
+    for key, (t0, t1) in windows.items():
         steps[key] = _row(t1 - t0, *sampler.window(t0, t1))
     return {
         "people": people,
@@ -107,6 +108,8 @@ def measure(people: int, seed: int, data: Path, *, whole: bool, interval: float)
         "load_avg_before": load_before,
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"])),
+        "windows": {k: [round(t0, 2), round(t1, 2)] for k, (t0, t1) in windows.items()},
+        "rss_trace": [[round(t, 2), round(mb)] for t, mb, _ in sampler.samples[::10]],
     }
 
 
@@ -154,14 +157,16 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="the whole job, not only to pseudonymised")
     ap.add_argument("--interval", type=float, default=0.05, help="RSS sampling interval (s)")
     ap.add_argument("--top", type=int, default=20, help="rows of the table (slowest steps)")
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument(
+        "--json", type=Path, default=None, help="also write the figures, step windows and RSS trace"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         figures = measure(
             args.people, args.seed, args.keep or Path(tmp), whole=args.all, interval=args.interval
         )
     print(markdown(figures, args.top))
-    print(json.dumps(figures))
+    print(json.dumps({k: v for k, v in figures.items() if k not in ("windows", "rss_trace")}))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
 
