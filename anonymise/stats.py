@@ -15,6 +15,13 @@ output check (:func:`anonymise.output_check.check_output`) before they leave.
 Unit of analysis: a person. Where a person has several episodes, the episode with the most
 measurements (then the longest follow-up, then the smallest ``episode_id``) is used, so every
 paired test has independent pairs and every count is a count of persons.
+
+Every function takes the unit explicitly when it is not the person: ``unit`` names the column
+whose distinct values are counted against the threshold (default ``person_id``) and ``episode``
+the column that tells a unit's episodes apart (default ``episode_id``; ``None`` when every unit
+is one episode, e.g. ``unit="trajectory_id"`` on ``mart_bridge_scores`` or
+``unit="goal_profile_id"`` on ``mart_goals``, whose rows carry no person). The messages still
+say "persons": the threshold rule is the same for any unit.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ class Withheld:
         return True
 
 
+def _keys(unit: str, episode: str | None, *more: str) -> list[str]:
+    """Group-by keys: the unit, its episode (unless absent or the unit itself), then ``more``."""
+    return list(dict.fromkeys([unit, episode or unit, *more]))
+
+
 def _too_few(threshold: int) -> str:
     return f"fewer than {threshold} persons"
 
@@ -76,8 +88,14 @@ def _share_reason(k: int, n: int, threshold: int, what: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _pairs(scores: pl.DataFrame, domain: str | Sequence[str] | None = None) -> pl.DataFrame:
-    """Per person and domain: intake (first) and latest level, from one episode, ≥ 2 measurements.
+def _pairs(
+    scores: pl.DataFrame,
+    domain: str | Sequence[str] | None = None,
+    *,
+    unit: str = "person_id",
+    episode: str | None = "episode_id",
+) -> pl.DataFrame:
+    """Per unit and domain: intake (first) and latest level, from one episode, ≥ 2 measurements.
 
     >>> s = pl.DataFrame({"person_id": ["p"] * 3, "episode_id": ["e"] * 3, "domain": ["d"] * 3,
     ...                   "level": [2, 3, 4], "months_since_intake": [0, 3, 6],
@@ -92,7 +110,7 @@ def _pairs(scores: pl.DataFrame, domain: str | Sequence[str] | None = None) -> p
     per_ep = (
         df.filter(pl.col("level").is_not_null())
         .sort("measurement_no")
-        .group_by("person_id", "episode_id", "domain")
+        .group_by(_keys(unit, episode, "domain"))
         .agg(
             pl.col("level").first().cast(pl.Int64).alias("intake"),
             pl.col("level").last().cast(pl.Int64).alias("latest"),
@@ -103,13 +121,13 @@ def _pairs(scores: pl.DataFrame, domain: str | Sequence[str] | None = None) -> p
     )
     return (
         per_ep.sort(
-            ["measurements", "follow_up", "episode_id"],
+            ["measurements", "follow_up", episode or unit],
             descending=[True, True, False],
         )
-        .group_by("person_id", "domain", maintain_order=True)
+        .group_by(unit, "domain", maintain_order=True)
         .first()
         .with_columns(change=pl.col("latest") - pl.col("intake"))
-        .sort("domain", "person_id")
+        .sort("domain", unit)
     )
 
 
@@ -170,6 +188,8 @@ def paired_change(
     n_resamples: int = 9999,
     ci_method: Literal["percentile", "basic", "BCa"] = "percentile",
     seed: int = 20240601,
+    unit: str = "person_id",
+    episode: str | None = "episode_id",
 ) -> pl.DataFrame:
     """Intake vs latest Bridge level per domain: one row per domain.
 
@@ -183,7 +203,8 @@ def paired_change(
 
     A domain with fewer than ``threshold`` persons has ``withheld`` true, a ``reason`` and every
     figure (``n`` included) null; a share whose count is 1 … ``threshold`` − 1 is null and named
-    in ``reason``. The test is null (with a reason) when every change is 0.
+    in ``reason``. The test is null (with a reason) when every change is 0. ``unit`` and
+    ``episode``: what is counted (see the module docstring).
 
     >>> s = pl.DataFrame({"person_id": [f"p{i}" for i in range(9) for _ in (0, 1)],
     ...                   "episode_id": "e", "domain": "financien", "level": [1, 2] * 9,
@@ -193,7 +214,7 @@ def paired_change(
     """
     from scipy import stats as sst
 
-    pairs = _pairs(scores, domain)
+    pairs = _pairs(scores, domain, unit=unit, episode=episode)
     rows = []
     for (dom,), grp in pairs.group_by("domain", maintain_order=True):
         d = grp["change"].to_numpy().astype(float)
@@ -253,8 +274,10 @@ def share_at_level(
     levels: Sequence[int] = (4, 5),
     by: str = "months_since_intake",
     threshold: int = DEFAULT_THRESHOLD,
+    unit: str = "person_id",
+    episode: str | None = "episode_id",
 ) -> pl.DataFrame:
-    """Share of persons at ``levels`` (default 4–5) per domain and ``by`` bucket.
+    """Share of persons (``unit``) at ``levels`` (default 4–5) per domain and ``by`` bucket.
 
     A person counts once per domain and bucket (their last measurement in it, one episode as in
     :func:`paired_change`). Columns ``domain``, ``by``, ``n`` (persons), ``share``,
@@ -268,19 +291,20 @@ def share_at_level(
     >>> share_at_level(s).select("n", "share", "withheld").rows()
     [(20, 0.5, False)]
     """
+    keys = _keys(unit, episode, "domain")
     ep = (
-        scores.group_by("person_id", "episode_id", "domain")
+        scores.group_by(keys)
         .agg(pl.len().alias("m"), pl.col("months_since_intake").max().alias("f"))
-        .sort(["m", "f", "episode_id"], descending=[True, True, False])
-        .group_by("person_id", "domain", maintain_order=True)
+        .sort(["m", "f", episode or unit], descending=[True, True, False])
+        .group_by(unit, "domain", maintain_order=True)
         .first()
-        .select("person_id", "episode_id", "domain")
+        .select(keys)
     )
     per = (
-        scores.join(ep, on=["person_id", "episode_id", "domain"])
+        scores.join(ep, on=keys)
         .filter(pl.col("level").is_not_null())
         .sort("measurement_no")
-        .group_by("domain", by, "person_id")
+        .group_by("domain", by, unit)
         .agg(pl.col("level").last())
         .group_by("domain", by)
         .agg(
@@ -330,6 +354,8 @@ def transition_matrix(
     domain: str,
     threshold: int = DEFAULT_THRESHOLD,
     rules: PrimaryRules | None = None,
+    unit: str = "person_id",
+    episode: str | None = "episode_id",
 ) -> TransitionMatrix | Withheld:
     """5×5 counts of persons from intake level to latest level in ``domain``, with margins.
 
@@ -337,9 +363,9 @@ def transition_matrix(
     are shown, further cells are suppressed (secondary, :func:`anonymise.tables.protect`) until
     the attacker audit finds no suppressed cell recoverable by differencing. ``rules`` overrides
     the primary rules (default: threshold only). Fewer than ``threshold`` persons in total →
-    :class:`Withheld`.
+    :class:`Withheld`. ``unit`` and ``episode``: what is counted (see the module docstring).
     """
-    pairs = _pairs(scores, domain)
+    pairs = _pairs(scores, domain, unit=unit, episode=episode)
     n = pairs.height
     if n < threshold:
         return Withheld(_too_few(threshold), threshold)
@@ -348,13 +374,13 @@ def transition_matrix(
     )
     hier = {lv: TOTAL for lv in LEVELS}
     lf = pairs.lazy().select(
-        pl.col("intake").cast(pl.String), pl.col("latest").cast(pl.String), "person_id"
+        pl.col("intake").cast(pl.String), pl.col("latest").cast(pl.String), unit
     )
     table = frequency_table(
         lf,
         dims=["intake", "latest"],
         hierarchies={"intake": hier, "latest": hier},
-        person_column="person_id",
+        person_column=unit,
         name=f"transition_{domain}",
     )
     res = protect(TableSet([table]), rules=rules, method="milp")
@@ -400,20 +426,18 @@ class TimeToGoal:
     median_note: str | None = None  # why ``median`` is None: not reached, or withheld
 
 
-def _follow_up(goals: pl.DataFrame, follow_up: pl.DataFrame | None) -> pl.Series:
+def _follow_up(goals: pl.DataFrame, follow_up: pl.DataFrame | None, keys: list[str]) -> pl.Series:
     if "months_followed" in goals.columns:
         return goals["months_followed"].cast(pl.Float64)
     if follow_up is None:
         raise ValueError(
             "time_to_goal needs the follow-up of open goals: a 'months_followed' column (months "
-            "from setting the goal to the end of follow-up) or follow_up= mart_persons with "
-            "person_id, episode_id, duration_months"
+            "from setting the goal to the end of follow-up) or follow_up= a frame with "
+            f"{', '.join(keys)}, duration_months (e.g. mart_persons)"
         )
-    fu = follow_up.select("person_id", "episode_id", "duration_months").unique(
-        ["person_id", "episode_id"]
-    )
-    joined = goals.select("person_id", "episode_id", "months_to_set").join(
-        fu, on=["person_id", "episode_id"], how="left", maintain_order="left"
+    fu = follow_up.select(*keys, "duration_months").unique(keys)
+    joined = goals.select(*keys, "months_to_set").join(
+        fu, on=keys, how="left", maintain_order="left"
     )
     return (
         (joined["duration_months"] - joined["months_to_set"]).clip(lower_bound=0).cast(pl.Float64)
@@ -426,6 +450,8 @@ def time_to_goal(
     follow_up: pl.DataFrame | None = None,
     months: Sequence[float] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    unit: str = "person_id",
+    episode: str | None = "episode_id",
 ) -> TimeToGoal | Withheld:
     """Time to goal with right-censoring, by :func:`scipy.stats.ecdf` on ``CensoredData``.
 
@@ -434,7 +460,8 @@ def time_to_goal(
     present, otherwise ``duration_months − months_to_set`` from ``follow_up`` (mart_persons).
     The curve is evaluated at ``months`` (default: every distinct event or censoring month).
     Goals are the units of the curve (a person's goals are treated as independent); the
-    threshold counts distinct persons, overall and among those still at risk at each month.
+    threshold counts distinct persons (``unit``), overall and among those still at risk at each
+    month; ``follow_up`` is joined on ``unit`` and ``episode`` (see the module docstring).
 
     >>> g = pl.DataFrame({"person_id": [f"p{i}" for i in range(60)], "episode_id": "e",
     ...                   "is_achieved": [True] * 28 + [False] * 32, "months_to_set": 0,
@@ -450,12 +477,12 @@ def time_to_goal(
     """
     from scipy import stats as sst
 
-    n_persons = goals["person_id"].n_unique()
+    n_persons = goals[unit].n_unique()
     if n_persons < threshold:
         return Withheld(_too_few(threshold), threshold)
     achieved = goals["is_achieved"].fill_null(False).to_numpy().astype(bool)
     t_event = goals["months_to_achieve"].cast(pl.Float64).to_numpy()
-    t_cens = _follow_up(goals, follow_up).to_numpy()
+    t_cens = _follow_up(goals, follow_up, _keys(unit, episode)).to_numpy()
     if np.isnan(t_event[achieved]).any():
         raise ValueError("an achieved goal has no months_to_achieve")
     if np.isnan(t_cens[~achieved]).any():
@@ -465,7 +492,7 @@ def time_to_goal(
     res = sst.ecdf(data)
     grid = np.unique(times) if months is None else np.asarray(months, dtype=float)
     surv = res.sf.evaluate(grid)
-    person = goals["person_id"].to_numpy()
+    person = goals[unit].to_numpy()
     at_risk = np.array([(times >= m).sum() for m in grid], dtype=np.int64)
     persons_at_risk = np.array([len(set(person[times >= m])) for m in grid])
     # Between two published points the curve's step and the at-risk counts give back how many
@@ -518,13 +545,15 @@ def goals_by_confidence(
     *,
     by: Sequence[str] = ("confidence_band",),
     threshold: int = DEFAULT_THRESHOLD,
+    unit: str = "person_id",
 ) -> pl.DataFrame:
     """Goals reached per confidence band (or other ``by`` columns): persons, goals, share.
 
     Columns: ``by``, ``n_persons``, ``n_goals``, ``n_achieved``, ``share_achieved``,
     ``withheld``, ``reason``. Counts are null when the band has fewer than ``threshold``
     persons; the share (and ``n_achieved``) also when the persons with an achieved goal, or
-    those without one, number 1 … ``threshold`` − 1.
+    those without one, number 1 … ``threshold`` − 1. ``unit``: the column whose distinct values
+    are the persons counted (e.g. ``goal_profile_id`` on ``mart_goals``).
 
     >>> g = pl.DataFrame({"person_id": [f"p{i}" for i in range(20)], "confidence_band": "7-8",
     ...                   "is_achieved": [True] * 10 + [False] * 10})
@@ -536,11 +565,11 @@ def goals_by_confidence(
         goals.with_columns(pl.col("is_achieved").fill_null(False))
         .group_by(*by)
         .agg(
-            pl.col("person_id").n_unique().cast(pl.Int64).alias("n_persons"),
+            pl.col(unit).n_unique().cast(pl.Int64).alias("n_persons"),
             pl.len().cast(pl.Int64).alias("n_goals"),
             pl.col("is_achieved").sum().cast(pl.Int64).alias("n_achieved"),
-            pl.col("person_id").filter(pl.col("is_achieved")).n_unique().alias("k"),
-            pl.col("person_id").filter(~pl.col("is_achieved")).n_unique().alias("j"),
+            pl.col(unit).filter(pl.col("is_achieved")).n_unique().alias("k"),
+            pl.col(unit).filter(~pl.col("is_achieved")).n_unique().alias("j"),
         )
         .sort(by)
     )

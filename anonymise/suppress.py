@@ -67,6 +67,29 @@ def _group_published(codes: np.ndarray, cards: Sequence[int]) -> tuple[np.ndarra
     return inv, classes.shape[1]
 
 
+def _classes_ok(
+    group: np.ndarray,
+    n_groups: int,
+    active: np.ndarray,
+    data: EncodedData,
+    models: Sequence[PrivacyModel],
+    overall: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Per class (``group`` codes of the units): whether every model accepts it, counting the
+    ``active`` units (persons in person mode) and the sensitive values' histograms."""
+    size = _units_per_group(group, active, data, n_groups)
+    hist = {}
+    for col in sorted({c for m in models if (c := sensitive_of(m)) is not None}):
+        ns = data.n_sensitive[col]
+        h = _units_per_group(group * ns + data.sensitive[col], active, data, n_groups * ns)
+        hist[col] = h.reshape(n_groups, ns)
+    ok = np.ones(n_groups, dtype=bool)
+    stats = ClassStats(size=size, hist=hist, overall=overall)
+    for m in models:
+        ok &= m.class_ok(stats)
+    return ok
+
+
 def enforce(
     codes: np.ndarray,
     active: np.ndarray,
@@ -79,22 +102,12 @@ def enforce(
     and, in person mode, the removed person ids."""
     active = active.copy()
     group, n_groups = _group_published(codes, cards)
-    sens = sorted({c for m in models if (c := sensitive_of(m)) is not None})
     person_active = None
     if data.person is not None:
         person_active = np.ones(data.n_persons, dtype=bool)
         person_active[data.person[~active]] = False
     while True:
-        size = _units_per_group(group, active, data, n_groups)
-        hist = {}
-        for col in sens:
-            ns = data.n_sensitive[col]
-            h = _units_per_group(group * ns + data.sensitive[col], active, data, n_groups * ns)
-            hist[col] = h.reshape(n_groups, ns)
-        ok = np.ones(n_groups, dtype=bool)
-        stats = ClassStats(size=size, hist=hist, overall=overall)
-        for m in models:
-            ok &= m.class_ok(stats)
+        ok = _classes_ok(group, n_groups, active, data, models, overall)
         bad_units = active & ~ok[group]
         if not bad_units.any():
             break
@@ -170,17 +183,7 @@ def failing_units(
     """Units whose class (by published codes, everything counted) fails any model."""
     active = np.ones(codes.shape[1], dtype=bool)
     group, n_groups = _group_published(codes, cards)
-    size = _units_per_group(group, active, data, n_groups)
-    hist = {}
-    for col in sorted({c for m in models if (c := sensitive_of(m)) is not None}):
-        ns = data.n_sensitive[col]
-        h = _units_per_group(group * ns + data.sensitive[col], active, data, n_groups * ns)
-        hist[col] = h.reshape(n_groups, ns)
-    ok = np.ones(n_groups, dtype=bool)
-    stats = ClassStats(size=size, hist=hist, overall=overall)
-    for m in models:
-        ok &= m.class_ok(stats)
-    return ~ok[group]
+    return ~_classes_ok(group, n_groups, active, data, models, overall)[group]
 
 
 def published_groups(codes: np.ndarray, cards: Sequence[int]) -> tuple[np.ndarray, int]:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,56 +36,20 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=15, help="how many of the slowest steps to print")
     args = ap.parse_args()
 
-    os.environ.setdefault("BRUGSTAT_PSEUDONYM_KEY", os.urandom(32).hex())
-    import dagster as dg
-    import duckdb
-
-    from pipelines.definitions import ALL_JOB, build_definitions
-    from pipelines.settings import load_settings
-    from synthetic import generate
-
     with tempfile.TemporaryDirectory() as tmp:
         data = args.keep or Path(tmp)
-        settings = load_settings().with_data_dir(data)
-        settings = replace(settings, paths=replace(settings.paths, key_file=data / "unused.key"))
-        t0 = time.perf_counter()
-        generate(
-            settings.paths.landing,
-            people=args.people,
-            seed=args.seed,
-            today=settings.synthetic.today,
-        )
-        t1 = time.perf_counter()
-        defs = build_definitions(settings)
-        job = defs.resolve_job_def(ALL_JOB)
-        selection = None
-        if not args.all:
-            scope = (
-                dg.AssetSelection.groups("pseudonymised")
-                .upstream()
-                .required_multi_asset_neighbors()
-            )
-            selection = sorted(scope.resolve(defs.resolve_asset_graph()))
-        instance = dg.DagsterInstance.ephemeral()
-        result = job.execute_in_process(instance=instance, asset_selection=selection)
-        t2 = time.perf_counter()
+        settings, timings = generate_landing(data, args.people, args.seed)
+        result, instance, timings["pipeline"] = run_job(settings, whole=args.all)
         steps = step_seconds(instance, result.run_id)
-        with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
-            raw_rows = con.execute("select sum(rows) from raw.manifest").fetchone()[0]
-            scores = con.execute("select count(*) from pseudonymised.bridge_scores").fetchone()[0]
-            persons = con.execute(
-                "select count(distinct person_pseudonym) from pseudonymised.persons"
-            ).fetchone()[0]
+        counts = staged_counts(settings)
     print(
         json.dumps(
             {
                 "people": args.people,
-                "rows": int(raw_rows),
-                "bridge_scores": int(scores),
-                "distinct_persons": int(persons),
-                "seconds": round(t2 - t0, 1),
-                "generate_seconds": round(t1 - t0, 1),
-                "pipeline_seconds": round(t2 - t1, 1),
+                **counts,
+                "seconds": round(timings["generate"] + timings["pipeline"], 1),
+                "generate_seconds": round(timings["generate"], 1),
+                "pipeline_seconds": round(timings["pipeline"], 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                 "success": result.success,
                 "scope": "all" if args.all else "through pseudonymised",
@@ -95,21 +60,79 @@ def main() -> None:
     )
 
 
-def step_seconds(instance: object, run_id: str) -> dict[str, float]:
-    """Seconds per Dagster step of the run (start to success or failure), slowest first, from
-    the run's event log (the step's own work: asset body, its checks and the IO manager)."""
+def generate_landing(data: Path, people: int, seed: int) -> tuple[Any, dict[str, float]]:
+    """Settings for a throw-away data folder ``data`` (random key in the environment) and the
+    synthetic exports for ``people`` written into its landing folder; returns the settings and
+    ``{"generate": seconds}``."""
+    os.environ.setdefault("BRUGSTAT_PSEUDONYM_KEY", os.urandom(32).hex())
+    from pipelines.settings import load_settings
+    from synthetic import generate
+
+    settings = load_settings().with_data_dir(data)
+    settings = replace(settings, paths=replace(settings.paths, key_file=data / "unused.key"))
+    t0 = time.perf_counter()
+    generate(settings.paths.landing, people=people, seed=seed, today=settings.synthetic.today)
+    return settings, {"generate": time.perf_counter() - t0}
+
+
+def run_job(settings: Any, *, whole: bool) -> tuple[Any, Any, float]:
+    """Run the job in-process on an ephemeral instance: the whole job when ``whole``, else the
+    assets up to and including the pseudonymised layer. Returns (result, instance, seconds)."""
+    import dagster as dg
+
+    from pipelines.definitions import ALL_JOB, build_definitions
+
+    t0 = time.perf_counter()
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(ALL_JOB)
+    selection = None
+    if not whole:
+        scope = (
+            dg.AssetSelection.groups("pseudonymised").upstream().required_multi_asset_neighbors()
+        )
+        selection = sorted(scope.resolve(defs.resolve_asset_graph()))
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, asset_selection=selection)
+    return result, instance, time.perf_counter() - t0
+
+
+def staged_counts(settings: Any) -> dict[str, int]:
+    """Raw rows read, pseudonymised Bridge scores and distinct persons in the staging database."""
+    import duckdb
+
+    with duckdb.connect(str(settings.paths.staging_db), read_only=True) as con:
+        raw_rows = con.execute("select sum(rows) from raw.manifest").fetchone()[0]
+        scores = con.execute("select count(*) from pseudonymised.bridge_scores").fetchone()[0]
+        persons = con.execute(
+            "select count(distinct person_pseudonym) from pseudonymised.persons"
+        ).fetchone()[0]
+    return {"rows": int(raw_rows), "bridge_scores": int(scores), "distinct_persons": int(persons)}
+
+
+def step_windows(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
+    """(start, end) epoch seconds of every Dagster step of the run (STEP_START to STEP_SUCCESS or
+    STEP_FAILURE in its event log: the asset body, its checks and the IO manager)."""
     from dagster import DagsterEventType
 
     started: dict[str, float] = {}
-    spent: dict[str, float] = {}
-    for entry in instance.all_logs(run_id):  # type: ignore[attr-defined]
+    windows: dict[str, tuple[float, float]] = {}
+    for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None or entry.step_key is None:
             continue
         if event.event_type == DagsterEventType.STEP_START:
             started[entry.step_key] = entry.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            spent[entry.step_key] = entry.timestamp - started.get(entry.step_key, entry.timestamp)
+            windows[entry.step_key] = (
+                started.get(entry.step_key, entry.timestamp),
+                entry.timestamp,
+            )
+    return windows
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds per Dagster step of the run, slowest first (see :func:`step_windows`)."""
+    spent = {k: t1 - t0 for k, (t0, t1) in step_windows(instance, run_id).items()}
     return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 

@@ -292,15 +292,8 @@ def _main(argv: list[str]) -> int:
         generate(settings, people=people, seed=seed, force=getattr(args, "regenerate", False))
         if args.command == "generate":
             return 0
-        ensure_key(settings, create=True)
-        before = release_snapshot(settings.paths.research_db)
-        ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
-        if ok:
-            _summary(settings, before)
-        _outputs(settings)
-        return 0 if ok else 1
-    if args.command == "run":
-        ensure_key(settings, create=False)
+    if args.command in ("demo", "run"):
+        ensure_key(settings, create=args.command == "demo")  # a demo key only for the demo
         before = release_snapshot(settings.paths.research_db)
         ok = run_pipeline(settings, verbosity=getattr(args, "verbose", 0))
         if ok:

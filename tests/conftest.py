@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +15,65 @@ import pytest
 from pipelines.settings import Settings, load_settings
 
 TEST_KEY_HEX = "5a" * 32  # a test key; production keys come from `brugstat key create`
+REQUIRE_TOOLS_ENV = "BRUGSTAT_REQUIRE_SYSTEM_TOOLS"
+# Headless, and nothing that would reach the network: the pages under test are self-contained.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+
+def system_tool(name: str) -> str:
+    """Path of a Debian tool the test needs; skip without it, unless CI requires it (fail)."""
+    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if path:
+        return path
+    reason = f"{name} is not installed (Debian package: chromium / poppler-utils)"
+    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_TOOLS_ENV}=1 requires it")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_tool() -> Callable[[str], str]:
+    """``require_tool(name)`` → the tool's path (skips, or fails under CI, when it is missing)."""
+    return system_tool
+
+
+@pytest.fixture
+def headless_chromium(tmp_path: Path) -> Callable[..., str]:
+    """``headless_chromium(page, *flags)`` → Chromium's stdout for the local ``page`` (e.g. with
+    ``--dump-dom``, or ``--screenshot=…``), each call with a fresh profile under tmp_path."""
+    chromium = system_tool("chromium")
+    runs = itertools.count()
+
+    def render(page: Path, *flags: str) -> str:
+        profile = tmp_path / f"chromium-profile-{next(runs)}"
+        out = subprocess.run(
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                *flags,
+                page.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+            text=True,
+            errors="replace",
+        )
+        return out.stdout
+
+    return render
 
 
 @pytest.fixture

@@ -86,17 +86,10 @@ def pseudonymise_persons(
         if person_pseudonyms is not None
         else pseudonymise(pl.col("bsn"), key=key, domain=PERSON_DOMAIN)
     )
-    return persons.select(
+    return persons.with_columns(
         pseudonym_.alias("person_pseudonym"),
-        "organisation",
         pl.col("birth_date").dt.year().cast(pl.Int16).alias("birth_year"),
-        "age_at_intake",
-        "gender",
-        "postcode",
-        "household_type",
-        "children_count",
-        "nationality_group",
-    )
+    ).select(PERSON_TABLE_COLUMNS)
 
 
 def person_pseudonyms(persons: pl.DataFrame, *, key: bytes) -> pl.Series:

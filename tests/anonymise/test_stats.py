@@ -269,3 +269,55 @@ def test_goals_by_confidence() -> None:
     assert rows["7-8"]["n_persons"] == 20 and rows["7-8"]["share_achieved"] is None
     ok = goals_by_confidence(g.filter(pl.col("confidence_band") == "7-8"), threshold=5)
     assert ok["share_achieved"].to_list() == [0.75]
+
+
+def _as_trajectories(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as the notebooks read the marts: units under their own id, no person column."""
+    return frame.rename({"person_id": "trajectory_id"}).drop("episode_id", strict=False)
+
+
+def test_unit_column_counts_the_named_units() -> None:
+    """unit= names what is counted: the same figures as under person_id, and one person with
+    many trajectories is one unit by default (withheld) but many units when asked."""
+    s = scores_from_pairs([(1, 3)] * 10 + [(2, 2)] * 10 + [(4, 3)] * 10)
+    t = _as_trajectories(s)
+    kw = {"unit": "trajectory_id", "episode": None}
+    by_person = paired_change(s)
+    assert paired_change(t, **kw).equals(by_person)
+    assert share_at_level(t, **kw).equals(share_at_level(s))
+    tm, tm_t = (
+        transition_matrix(s, domain="financien"),
+        transition_matrix(t, domain="financien", **kw),
+    )
+    assert isinstance(tm_t, TransitionMatrix) and tm_t.table.equals(tm.table)
+    # one person behind all 30 trajectories: by person withheld, by trajectory not
+    one = t.with_columns(person_id=pl.lit("p"), episode_id=pl.col("trajectory_id"))
+    assert paired_change(one)["withheld"].to_list() == [True]
+    assert paired_change(one, **kw)["n"].to_list() == [30]
+    assert isinstance(transition_matrix(one, domain="financien"), Withheld)
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        paired_change(t)  # today's default still needs person_id / episode_id
+
+
+def test_unit_column_for_goals() -> None:
+    g = km_goals(2)
+    t = _as_trajectories(g).rename({"trajectory_id": "goal_profile_id"})
+    kw = {"unit": "goal_profile_id", "episode": None}
+    a, b = time_to_goal(g, months=[0, 1, 2]), time_to_goal(t, months=[0, 1, 2], **kw)
+    assert isinstance(a, TimeToGoal) and isinstance(b, TimeToGoal)
+    assert b.curve.equals(a.curve) and (b.n_persons, b.median) == (a.n_persons, a.median)
+    # follow-up joined on the unit alone when there is no episode column
+    follow = t.drop("months_followed")
+    fu = t.select("goal_profile_id", duration_months=pl.lit(7))
+    c = time_to_goal(follow, follow_up=fu, **kw)
+    persons = g.select("person_id", "episode_id", duration_months=pl.lit(7))
+    d = time_to_goal(g.drop("months_followed"), follow_up=persons)
+    assert isinstance(c, TimeToGoal) and isinstance(d, TimeToGoal) and c.curve.equals(d.curve)
+    assert goals_by_confidence(t, unit="goal_profile_id").equals(goals_by_confidence(g))
+    # 20 goals of one person: withheld by person, 20 goal profiles when counted by profile
+    one = t.with_columns(person_id=pl.lit("p"))
+    assert goals_by_confidence(one)["withheld"].to_list() == [True]
+    assert goals_by_confidence(one, unit="goal_profile_id")["n_persons"].to_list() == [20]
+    assert time_to_goal(one.with_columns(episode_id=pl.lit("e"))) == Withheld(
+        "fewer than 10 persons", 10
+    )

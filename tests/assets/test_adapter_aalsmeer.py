@@ -3,17 +3,18 @@
 import polars as pl
 
 from assets.staging.adapters import aalsmeer
-from tests.assets.test_adapter_common import adapt_fixture, assert_adapter_invariants
+from tests.assets.test_adapter_common import (
+    adapt_fixture,
+    assert_fixture_invariants,
+    episode_outcomes,
+)
 
 H, L = "aalsmeer/huishoudens.csv", "aalsmeer/leden.csv"
 
 
 def test_aalsmeer_invariants() -> None:
-    raw, result = adapt_fixture(aalsmeer)
-    assert "Müller" in raw["members"]["achternaam"].to_list()  # read as Latin-1
-    assert_adapter_invariants(
-        raw,
-        result,
+    raw, _ = assert_fixture_invariants(
+        aalsmeer,
         quarantine={
             (H, 5): "date_missing",
             (H, 6): "unknown_code",
@@ -34,6 +35,7 @@ def test_aalsmeer_invariants() -> None:
         duplicates={H: 1, L: 1},
         withheld={L: 6},  # partner, 2 children, child, huisgenoot, child with gender X
     )
+    assert "Müller" in raw["members"]["achternaam"].to_list()  # read as Latin-1
 
 
 def test_aalsmeer_staged_rows() -> None:
@@ -54,15 +56,7 @@ def test_aalsmeer_staged_rows() -> None:
         (5, "L-000005", "458024430", "vrouw", "1432KD", "22", "alleenstaand", 0, "eu"),
         (6, "L-000006", "467900966", "vrouw", None, "3", "alleenstaande_ouder", 2, "buiten_eu"),
     ]
-    episodes = result.tables["episodes"].select(
-        "episode_id",
-        "source_person_id",
-        "programme",
-        "end_reason",
-        "outcome",
-        "objects_to_research",
-    )
-    assert episodes.rows() == [
+    assert episode_outcomes(result) == [
         ("AST-00001", "L-000001", "sociaal_team", "completed", "doelen_behaald", False),
         ("AST-00002", "L-000005", "sociaal_team", "ongoing", None, True),
         ("AST-00003", "L-000006", "sociaal_team", "no_support", None, False),

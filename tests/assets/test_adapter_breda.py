@@ -3,16 +3,14 @@
 import polars as pl
 
 from assets.staging.adapters import breda
-from tests.assets.test_adapter_common import adapt_fixture, assert_adapter_invariants
+from tests.assets.test_adapter_common import adapt_fixture, assert_fixture_invariants
 
 B = "breda/doorbraakplannen.csv"
 
 
 def test_breda_invariants() -> None:
-    raw, result = adapt_fixture(breda)
-    assert_adapter_invariants(
-        raw,
-        result,
+    _, _ = assert_fixture_invariants(
+        breda,
         quarantine={
             (B, 5): "bsn_11_proef",
             (B, 6): "unknown_code",

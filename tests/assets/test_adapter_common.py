@@ -30,6 +30,33 @@ def adapt_fixture(adapter: ModuleType) -> tuple[dict[str, pl.DataFrame], Adapter
     return raw, adapter.adapt(raw)
 
 
+def episode_outcomes(result: AdapterResult) -> list[tuple]:
+    """The staged episodes as (episode_id, source_person_id, programme, end_reason, outcome,
+    objects_to_research) rows: what each adapter test pins per episode."""
+    return (
+        result.tables["episodes"]
+        .select(
+            "episode_id",
+            "source_person_id",
+            "programme",
+            "end_reason",
+            "outcome",
+            "objects_to_research",
+        )
+        .rows()
+    )
+
+
+def assert_fixture_invariants(
+    adapter: ModuleType, **expected: object
+) -> tuple[dict[str, pl.DataFrame], AdapterResult]:
+    """:func:`adapt_fixture`, then :func:`assert_adapter_invariants` with ``expected``
+    (quarantine, duplicates, withheld); returns the raw frames and the result."""
+    raw, result = adapt_fixture(adapter)
+    assert_adapter_invariants(raw, result, **expected)  # type: ignore[arg-type]
+    return raw, result
+
+
 def assert_adapter_invariants(
     raw: dict[str, pl.DataFrame],
     result: AdapterResult,

@@ -6,16 +6,14 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from assets.staging.adapters import groningen
-from tests.assets.test_adapter_common import adapt_fixture, assert_adapter_invariants
+from tests.assets.test_adapter_common import adapt_fixture, assert_fixture_invariants
 
 P, M, D = "groningen/deelnemers.csv", "groningen/metingen.csv", "groningen/doelen.csv"
 
 
 def test_groningen_invariants() -> None:
-    raw, result = adapt_fixture(groningen)
-    assert_adapter_invariants(
-        raw,
-        result,
+    _, result = assert_fixture_invariants(
+        groningen,
         quarantine={
             (P, 5): "bsn_11_proef",
             (P, 6): "bsn_missing",

@@ -6,17 +6,18 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from assets.staging.adapters import hengelo
-from tests.assets.test_adapter_common import adapt_fixture, assert_adapter_invariants
+from tests.assets.test_adapter_common import (
+    adapt_fixture,
+    assert_fixture_invariants,
+    episode_outcomes,
+)
 
 C, T = "hengelo/contacten.csv", "hengelo/trajecten.csv"
 
 
 def test_hengelo_invariants() -> None:
-    raw, result = adapt_fixture(hengelo)
-    assert raw["contacts"].columns[0] == "contact_id"  # the BOM is not part of the header
-    assert_adapter_invariants(
-        raw,
-        result,
+    raw, _ = assert_fixture_invariants(
+        hengelo,
         quarantine={
             (C, 5): "bsn_missing",
             (C, 6): "unknown_code",
@@ -30,6 +31,7 @@ def test_hengelo_invariants() -> None:
         },
         duplicates={C: 1, T: 1},
     )
+    assert raw["contacts"].columns[0] == "contact_id"  # the BOM is not part of the header
 
 
 def test_hengelo_staged_rows() -> None:
@@ -52,15 +54,7 @@ def test_hengelo_staged_rows() -> None:
             schema=persons.schema,
         ),
     )
-    episodes = result.tables["episodes"].select(
-        "episode_id",
-        "source_person_id",
-        "programme",
-        "end_reason",
-        "outcome",
-        "objects_to_research",
-    )
-    assert episodes.rows() == [
+    assert episode_outcomes(result) == [
         ("WT-00001", "WK-00001", "wijkkracht", "completed", "zelfredzaam", False),
         ("WT-00002", "WK-00001", "wijkkracht", "ongoing", None, False),
         ("WT-00003", "WK-00002", "wijkkracht", "no_support", None, True),

@@ -6,16 +6,14 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from assets.staging.adapters import zuidplas
-from tests.assets.test_adapter_common import adapt_fixture, assert_adapter_invariants
+from tests.assets.test_adapter_common import adapt_fixture, assert_fixture_invariants
 
 R = "zuidplas/registraties.csv"
 
 
 def test_zuidplas_invariants() -> None:
-    raw, result = adapt_fixture(zuidplas)
-    assert_adapter_invariants(
-        raw,
-        result,
+    _, _ = assert_fixture_invariants(
+        zuidplas,
         quarantine={
             (R, 6): "bsn_11_proef",
             (R, 7): "unknown_code",

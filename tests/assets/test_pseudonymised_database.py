@@ -10,25 +10,20 @@ from polars.testing import assert_frame_equal
 
 from assets.pseudonymised.transform import UNORDERED, pseudonymise_all
 from assets.pseudonymised.write import pseudonymise_database
-from assets.raw.load import write_raw
-from assets.raw.reader import read_export
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS
 from assets.staging.load import stage
 from pipelines.resources import StagingDatabase, read_frame
 from quality.privacy import scan_frame, scan_table
+from tests.fixture_landing import write_fixture_exports
 
-LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
 KEY = b"\x11" * 32
 
 
 @pytest.fixture
 def staged(tmp_path: Path) -> StagingDatabase:
     """The fixtures through the raw and staging steps."""
-    db = StagingDatabase(path=str(tmp_path / "staging.duckdb"))
-    for org, adapter in ADAPTERS.items():
-        for spec in adapter.EXPORTS:
-            write_raw(db, org, spec.name, read_export(LANDING, org, spec))
+    db = write_fixture_exports(tmp_path / "staging.duckdb")
     result = stage(db, list(ADAPTERS))
     assert result.conservation.passed
     return db

@@ -16,18 +16,13 @@ from assets.staging.adapters import ADAPTERS, conservation
 from assets.staging.adapters.common import DUPLICATE, dedupe, later_repeats
 from assets.staging.load import read_raw_export
 from pipelines.resources import StagingDatabase, read_frame, write_frame
-
-LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
+from tests.fixture_landing import FIXTURE_LANDING, write_fixture_exports
 
 
 @pytest.fixture
 def raw_db(tmp_path: Path) -> StagingDatabase:
     """Every fixture export written by the raw assets' own function."""
-    db = StagingDatabase(path=str(tmp_path / "staging.duckdb"))
-    for org, adapter in ADAPTERS.items():
-        for spec in adapter.EXPORTS:
-            write_raw(db, org, spec.name, read_export(LANDING, org, spec))
-    return db
+    return write_fixture_exports(tmp_path / "staging.duckdb")
 
 
 @pytest.mark.parametrize("organisation", list(ADAPTERS))
@@ -37,7 +32,7 @@ def test_adapters_on_pruned_raw_rows_equal_adapters_on_whole_exports(
     """Loading only the columns an adapter reads (plus DuckDB's duplicate flag) changes nothing:
     every staged table, quarantine, duplicate count and file balance is the same."""
     adapter = ADAPTERS[organisation]
-    whole = {s.name: read_export(LANDING, organisation, s).data for s in adapter.EXPORTS}
+    whole = {s.name: read_export(FIXTURE_LANDING, organisation, s).data for s in adapter.EXPORTS}
     with raw_db.connect(read_only=True) as con:
         pruned = {s.name: read_raw_export(con, organisation, s) for s in adapter.EXPORTS}
     for spec in adapter.EXPORTS:

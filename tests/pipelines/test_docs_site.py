@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,41 +18,6 @@ from pipelines.docs_site import DocsError, read_catalogue, render_html, write_do
 _EXTERNAL = re.compile(
     r"https?:|//[a-z0-9]|\bsrc\s*=|<link\b|@import|url\(|\bhref\s*=\s*\"(?!#)", re.IGNORECASE
 )
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if path is None:
-        pytest.skip("chromium is not installed (Debian package: chromium)")
-    return path
-
-
-def _dump_dom(chromium: str, page: Path, profile: Path, extra: list[str]) -> str:
-    out = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            *extra,
-            page.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-        text=True,
-    )
-    return out.stdout
 
 
 @pytest.fixture(scope="module")
@@ -105,17 +69,13 @@ def test_external_reference_detector_has_a_positive_control(demo_release) -> Non
         assert _EXTERNAL.search(good.replace("<main>", "<main>" + planted, 1)), planted
 
 
-def test_chromium_renders_tables_and_descriptions(demo_release, docs_page, tmp_path: Path) -> None:
-    chromium = _chromium()
+def test_chromium_renders_tables_and_descriptions(
+    demo_release, docs_page, headless_chromium, tmp_path: Path
+) -> None:
     png = tmp_path / "catalogue.png"  # kept as the test's artefact
-    _dump_dom(
-        chromium,
-        docs_page,
-        tmp_path / "profile",
-        [f"--screenshot={png}", "--window-size=1200,1600"],
-    )
+    headless_chromium(docs_page, f"--screenshot={png}", "--window-size=1200,1600")
     assert png.exists() and png.stat().st_size > 20_000, "screenshot missing or blank"
-    dom = _dump_dom(chromium, docs_page, tmp_path / "profile2", ["--dump-dom"])
+    dom = headless_chromium(docs_page, "--dump-dom")
     con = open_read_only(demo_release.paths.research_db)
     try:
         tables = [

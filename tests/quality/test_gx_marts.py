@@ -11,18 +11,21 @@ from quality.suites.marts import (
 )
 
 
-def _people(classes: dict[tuple[str, str], int], rows_per_person: int = 1) -> pl.DataFrame:
+def people_in_classes(
+    classes: dict[tuple[str | None, str], int], rows_per_person: int = 1
+) -> pl.DataFrame:
+    """``persons`` people per (age_band, sex) class, each on ``rows_per_person`` rows."""
     rows = []
     pid = 0
     for (band, sex), persons in classes.items():
         for _ in range(persons):
             pid += 1
             rows += [{"person": pid, "age_band": band, "sex": sex}] * rows_per_person
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema={"person": pl.Int64, "age_band": pl.String, "sex": pl.String})
 
 
 def test_k_anonymity_passes_with_enough_persons() -> None:
-    df = _people({("18-29", "man"): 5, ("30-44", "vrouw"): 7}, rows_per_person=2)
+    df = people_in_classes({("18-29", "man"): 5, ("30-44", "vrouw"): 7}, rows_per_person=2)
     o = expect_k_anonymous_per_person(df, ["age_band", "sex"], "person", 5)
     assert o.passed, o.description
     assert o.details["classes"] == 2 and o.details["persons"] == 12
@@ -30,7 +33,7 @@ def test_k_anonymity_passes_with_enough_persons() -> None:
 
 def test_k_anonymity_counts_persons_not_rows() -> None:
     # two persons with 10 rows each: 20 rows, but only 2 persons in the class
-    df = _people({("18-29", "man"): 5, ("30-44", "vrouw"): 2}, rows_per_person=10)
+    df = people_in_classes({("18-29", "man"): 5, ("30-44", "vrouw"): 2}, rows_per_person=10)
     assert df.filter(pl.col("age_band") == "30-44").height >= 5
     o = expect_k_anonymous_per_person(df, ["age_band", "sex"], "person", 5)
     assert not o.passed
@@ -40,7 +43,7 @@ def test_k_anonymity_counts_persons_not_rows() -> None:
 
 
 def test_k_anonymity_null_is_its_own_class_and_missing_column_fails() -> None:
-    df = _people({("18-29", "man"): 5}).vstack(
+    df = people_in_classes({("18-29", "man"): 5}).vstack(
         pl.DataFrame({"person": [99], "age_band": [None], "sex": [None]}).cast(
             {"age_band": pl.String, "sex": pl.String}
         )

@@ -18,16 +18,7 @@ from quality.suites.marts import (
     expect_no_identifier_like_values,
     expect_no_identifier_like_values_in_duckdb,
 )
-
-
-def _people(classes: dict[tuple[str | None, str], int], rows_per_person: int = 1) -> pl.DataFrame:
-    rows = []
-    pid = 0
-    for (band, sex), persons in classes.items():
-        for _ in range(persons):
-            pid += 1
-            rows += [{"person": pid, "age_band": band, "sex": sex}] * rows_per_person
-    return pl.DataFrame(rows, schema={"person": pl.Int64, "age_band": pl.String, "sex": pl.String})
+from tests.quality.test_gx_marts import people_in_classes
 
 
 @pytest.mark.parametrize(
@@ -39,7 +30,7 @@ def _people(classes: dict[tuple[str | None, str], int], rows_per_person: int = 1
     ],
 )
 def test_k_anonymity_in_duckdb_and_per_class(classes, passed) -> None:
-    df = _people(classes, rows_per_person=10)
+    df = people_in_classes(classes, rows_per_person=10)
     with duckdb.connect() as con:
         con.execute("create table t as select * from df")
         o = expect_k_anonymous_in_duckdb(con, "t", ["age_band", "sex"], "person", 5)

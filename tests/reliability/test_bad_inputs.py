@@ -16,15 +16,13 @@ from polars.testing import assert_frame_equal
 from assets.governance.requests import RequestFileError, read_requests
 from assets.raw import csvtext
 from assets.raw.contracts import ExportSpec
-from assets.raw.load import write_raw
 from assets.raw.reader import LandingFileError, read_export
 from assets.staging import schema
 from assets.staging.adapters import ADAPTERS, groningen
 from assets.staging.adapters.base import AdapterResult
 from assets.staging.load import Staged, stage
 from pipelines.resources import StagingDatabase
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
+from tests.fixture_landing import FIXTURE_LANDING, write_fixture_exports
 
 CANARY = "987654321"  # a value that must never appear in a message
 SPEC = ExportSpec(name="plans", pattern="plannen*.csv", separator=";")
@@ -139,12 +137,9 @@ def test_bad_request_file_names_file_line_and_rule_never_a_bsn(tmp_path: Path, r
 def _staged_with(tmp_path: Path, edit) -> tuple[StagingDatabase, Staged]:
     """The fixture landing folder, edited by ``edit(landing)``, read and staged."""
     landing = tmp_path / "landing"
-    shutil.copytree(FIXTURES, landing)
+    shutil.copytree(FIXTURE_LANDING, landing)
     edit(landing)
-    db = StagingDatabase(path=str(tmp_path / "staging.duckdb"))
-    for org, adapter in ADAPTERS.items():
-        for spec in adapter.EXPORTS:
-            write_raw(db, org, spec.name, read_export(landing, org, spec))
+    db = write_fixture_exports(tmp_path / "staging.duckdb", landing)
     return db, stage(db, list(ADAPTERS))
 
 
@@ -158,7 +153,7 @@ def _append_breda(landing: Path, lines: list[str], *, replace_first: str | None 
 
 
 def test_ragged_rows_quarantined_with_field_count_rest_of_file_staged(tmp_path: Path) -> None:
-    plans = (FIXTURES / "breda" / "doorbraakplannen.csv").read_text().splitlines()
+    plans = (FIXTURE_LANDING / "breda" / "doorbraakplannen.csv").read_text().splitlines()
     data_rows = len(plans) - 1
     first = plans[1].split(";")
     assert len(first) == 21
@@ -205,7 +200,7 @@ def test_header_only_export_and_nul_byte_code_value_load(tmp_path: Path) -> None
 def _groningen_with(changes: list[dict[str, str]]) -> tuple[int, AdapterResult]:
     """Groningen's fixture exports plus copies of participant row 1 with ``changes`` (a new
     id each); returns the first appended row's number and the adapter's result."""
-    raw = {s.name: read_export(FIXTURES, "groningen", s).data for s in groningen.EXPORTS}
+    raw = {s.name: read_export(FIXTURE_LANDING, "groningen", s).data for s in groningen.EXPORTS}
     participants = raw["participants"]
     first = participants.filter(pl.col("_source_row") == 1)
     n = participants.height
@@ -260,7 +255,7 @@ def test_strict_parse_reads_every_fixture_export_as_polars_does(
         monkeypatch.setattr(csvtext, "_without_quotes", lambda *args: None)
     for org, adapter in ADAPTERS.items():
         for spec in adapter.EXPORTS:
-            for f in sorted((FIXTURES / org).glob(spec.pattern)):
+            for f in sorted((FIXTURE_LANDING / org).glob(spec.pattern)):
                 text = f.read_bytes().decode(spec.encoding).removeprefix("\ufeff")
                 expected = pl.read_csv(
                     io.BytesIO(text.encode()),

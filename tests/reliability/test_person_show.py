@@ -6,20 +6,16 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from assets.raw.load import write_raw
-from assets.raw.reader import read_export
 from assets.staging.adapters import ADAPTERS
 from assets.staging.load import stage
 from pipelines.access_request import show_person
 from pipelines.cli import main
-from pipelines.resources import StagingDatabase
+from tests.fixture_landing import FIXTURE_LANDING, write_fixture_exports
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing"
 ABSENT = "111222333"  # passes the 11-proef, in no fixture
 
 
@@ -27,11 +23,8 @@ ABSENT = "111222333"  # passes the 11-proef, in no fixture
 def staged(settings_in):
     """The fixture exports staged into the test deployment's staging database."""
     landing = settings_in.paths.landing
-    shutil.copytree(FIXTURES, landing)
-    db = StagingDatabase(path=str(settings_in.paths.staging_db))
-    for org, adapter in ADAPTERS.items():
-        for spec in adapter.EXPORTS:
-            write_raw(db, org, spec.name, read_export(landing, org, spec))
+    shutil.copytree(FIXTURE_LANDING, landing)
+    db = write_fixture_exports(settings_in.paths.staging_db, landing)
     stage(db, list(ADAPTERS))
     with db.connect(read_only=True) as con:
         bsn = con.execute("select bsn from canonical.persons order by bsn limit 1").fetchone()[0]

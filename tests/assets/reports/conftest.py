@@ -6,8 +6,6 @@ read); tests that tamper with anything copy the research database or the HTML to
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,25 +14,6 @@ import pytest
 
 from assets.reports import REPORT_RESOURCE_KEY, ReportSettings, report_assets, report_checks
 from pipelines.settings import Settings
-
-REQUIRE_TOOLS_ENV = "BRUGSTAT_REQUIRE_SYSTEM_TOOLS"
-
-
-def system_tool(name: str) -> str:
-    """Path of a Debian tool the test needs; skip without it, unless CI requires it (fail)."""
-    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if path:
-        return path
-    reason = f"{name} is not installed (Debian package: chromium / poppler-utils)"
-    if os.environ.get(REQUIRE_TOOLS_ENV) == "1":
-        pytest.fail(f"{reason}, and {REQUIRE_TOOLS_ENV}=1 requires it")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def require_tool():
-    """``require_tool(name)`` → the tool's path (skips, or fails under CI, when it is missing)."""
-    return system_tool
 
 
 @pytest.fixture

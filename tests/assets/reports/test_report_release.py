@@ -225,31 +225,9 @@ def test_check_fails_on_a_planted_number_and_email(
     assert "vries" not in result.description
 
 
-def test_chromium_renders_the_html(built_report, require_tool, tmp_path: Path) -> None:
-    chromium = require_tool("chromium")
+def test_chromium_renders_the_html(built_report, headless_chromium, tmp_path: Path) -> None:
     png = tmp_path / "rapport.png"
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={png}",
-            "--window-size=1200,2000",
-            built_report.html_path.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    headless_chromium(built_report.html_path, f"--screenshot={png}", "--window-size=1200,2000")
     with Image.open(png) as im:
         assert im.size == (1200, 2000)
     ink, colours = _non_white_share(png)
