@@ -286,10 +286,13 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
     aux = (
         problem.auxiliary[idx] if problem.auxiliary is not None else np.zeros(len(idx), dtype=bool)
     )
+    # an exact value fails only for a cell of this release (a pointless secondary or a recomputed
+    # primary); an earlier release's cell or a difference matters through its protection levels
+    current = idx < problem.n_current
     failures = [
         k
-        for k, p, e, ok, x in zip(keys, primary, exact, protected, aux, strict=True)
-        if (p and not ok) or (e and not x)
+        for k, p, e, ok, x, c in zip(keys, primary, exact, protected, aux, current, strict=True)
+        if (p and not ok) or (e and c and not x)
     ] + ps2_failures
     return AuditReport(
         ok=not failures,

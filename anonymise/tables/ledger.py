@@ -136,6 +136,7 @@ def build_problem(
     rows, cols, vals = [eq.row], [eq.col], [eq.data]
     n_eq = eq.shape[0]
     notes: list[str] = []
+    linked_nonzero: set[int] = set()  # current cells tied to a nonzero earlier cell
     old = ledger.published(before_release=release_id) if ledger is not None else None
     if old is not None and old.height:
         ext = _Extension(keys, values, measures, tables, contributors, upl, lpl, lower, upper)
@@ -235,6 +236,8 @@ def build_problem(
                     upper=bound,
                     auxiliary=True,
                 )
+                if i < n_cur and ext.values[pa[j]] != 0:
+                    linked_nonzero.add(i)
                 rows.append(np.array([n_eq, n_eq, n_eq]))
                 cols.append(np.array([i, pa[j], s]))
                 vals.append(np.array([1.0, -1.0, -1.0]))
@@ -262,6 +265,9 @@ def build_problem(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_eq, n)
     ).tocsr()
     mat = _dedupe_rows(mat)
+    zero_linked = np.zeros(len(keys), dtype=bool)
+    zero_linked[list(linked_nonzero)] = True
+    zero_linked &= np.asarray(values) == 0
     problem = Problem(
         keys=keys,
         values=values,
@@ -273,6 +279,7 @@ def build_problem(
         fixed=fixed,
         contributors=contributors,
         n_current=table_set.n_cells,
+        zero_linked=zero_linked,
         auxiliary=auxiliary,
     )
     return problem, notes

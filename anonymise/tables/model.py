@@ -321,6 +321,9 @@ class Problem:
     fixed: np.ndarray
     contributors: np.ndarray
     n_current: int
+    zero_linked: np.ndarray | None = None
+    """Cells that are 0 now but not in an earlier release: they may be suppressed (a published
+    0 would bound the earlier cell by the change between the releases)."""
     auxiliary: np.ndarray | None = None
     """Variables that are not cells (differences between releases): never published, and
     exact values of them are no failure in themselves (their protection levels say what must

@@ -97,7 +97,8 @@ def protect(
     sup_fixed = problem.primary | (problem.fixed == 1)
     free = (problem.fixed == -1) & ~sup_fixed
     if not allow_zero_secondaries:
-        free &= problem.values > 0
+        zero_ok = problem.zero_linked if problem.zero_linked is not None else False
+        free &= (problem.values > 0) | zero_ok
     margin = np.concatenate(
         [table_set.cells["is_margin"].to_numpy(), np.zeros(n - table_set.n_cells, bool)]
     )
