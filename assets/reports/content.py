@@ -722,8 +722,7 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
     share_intake = progress = None
     if pt in ledger.tables():
         intake = [
-            count_figure(ledger.get(pt, area=TOTAL, intake_level=v), threshold)
-            for v in HIGH_LEVELS
+            count_figure(ledger.get(pt, area=TOTAL, intake_level=v), threshold) for v in HIGH_LEVELS
         ]
         share_intake = share_figure(intake, [measured])
         progress = change_figure(share_intake, share_high)

@@ -1,6 +1,6 @@
 """The marts' fast paths give what the plain computations give: the latest (and the intake)
-level per unit and domain without a sort, frequency tables summed from their leaves, the snapshot fingerprint
-from Parquet files, aggregates from a lazy scan of the scores."""
+level per unit and domain without a sort, frequency tables summed from their leaves, the
+snapshot fingerprint from Parquet files, aggregates from a lazy scan of the scores."""
 
 from __future__ import annotations
 
