@@ -9,6 +9,9 @@ gives the level. Each person falls in exactly one cell of a table, so the tables
 (a margin is the sum of its cells, which the suppression model and its audit rely on). A person
 has several domains, so each domain is its own table (measure ``…:<domain>``) in the one
 :class:`TableSet` of the release; the published mart stacks them with a ``domain`` column.
+The progress table counts the same persons per gemeente twice, by the level of the trajectory's
+**first** measurement in the domain (intake) and by its latest: two tables per domain, each
+additive, linked to the level table through their shared totals.
 Cell suppression protects them (threshold, group disclosure on the sensitive dimension,
 secondary suppression audited by the attacker's LPs).
 """
@@ -16,7 +19,7 @@ secondary suppression audited by the attacker's LPs).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import polars as pl
@@ -36,9 +39,12 @@ from assets.staging.schema import UNKNOWN
 LEVELS = ("1", "2", "3", "4", "5")
 
 BRIDGE_LEVELS = "mart_bridge_levels_by_area_period"
+BRIDGE_PROGRESS = "mart_bridge_progress"
 GOALS_REACHED = "mart_goals_reached_by_domain"
 OUTCOMES = "mart_outcomes_by_organisation_programme"
-AGGREGATE_TABLES = (BRIDGE_LEVELS, GOALS_REACHED, OUTCOMES)
+AGGREGATE_TABLES = (BRIDGE_LEVELS, BRIDGE_PROGRESS, GOALS_REACHED, OUTCOMES)
+INTAKE, LATEST = "intake", "latest"
+"""The two measurements of :data:`BRIDGE_PROGRESS` (first and last of the trajectory)."""
 BRIDGE_DIMS = ("area", "intake_year")
 """The person's coordinates in the Bridge level tables (besides the level)."""
 
@@ -65,7 +71,7 @@ class AggregateConfig:
     # Group disclosure is about the sensitive variable of each table (everyone in a cell at one
     # level / with one outcome); lines over areas, years, organisations or programmes are nested
     # structure (a programme belongs to one organisation) and would suppress large, harmless cells.
-    group_dims: tuple[str, ...] = ("level", "goal_reached", "end_reason")
+    group_dims: tuple[str, ...] = ("level", "intake_level", "goal_reached", "end_reason")
 
     def primary_rules(self) -> PrimaryRules:
         return self.rules or PrimaryRules(threshold=self.threshold, group_dims=self.group_dims)
@@ -188,30 +194,42 @@ def _has_rows(frame: Frame | None) -> bool:
 def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
     """Per unit and domain, the level of the latest measurement of the unit's latest trajectory
     (``latest``: ``trajectory_id``, ``unit_id`` and the coordinates; highest ``measurement_no``,
-    then ``months_since_intake``, then ``level``; a missing value ranks lowest), with the unit's
-    coordinates.
+    then ``months_since_intake``, then ``level``; a missing value ranks lowest), and as
+    ``intake_level`` the level of its first measurement (lowest known ``measurement_no``, then
+    ``months_since_intake``; of two measurements alike, the higher level, as for the latest),
+    with the unit's coordinates.
 
-    The three are packed into one integer and its maximum taken per group: one pass, no sort.
+    The three are packed into one integer and its maximum taken per group: one pass, no sort
+    (the intake's key negates number and month, so its maximum is the first measurement).
     Each is a 16-bit integer (a strict cast: anything larger fails loudly), shifted to 1..2**16
     with a missing value as 0, in 17 bits. The rows come in no particular order.
     """
     bits, shift = 17, 1 << 15
-    key = pl.lit(0, dtype=pl.Int64)
-    for col in ("measurement_no", "months_since_intake", "level"):
-        v = (pl.col(col).cast(pl.Int16, strict=True).cast(pl.Int64) + shift + 1).fill_null(0)
-        key = key * (1 << bits) + v
-    level = pl.col("_k") % (1 << bits) - shift - 1
+
+    def packed(sign: int) -> pl.Expr:
+        key = pl.lit(0, dtype=pl.Int64)
+        for col in ("measurement_no", "months_since_intake", "level"):
+            v = pl.col(col).cast(pl.Int16, strict=True).cast(pl.Int64)
+            v = (v * (sign if col != "level" else 1) + shift + 1).fill_null(0)
+            key = key * (1 << bits) + v
+        return key
+
+    def level(k: str) -> pl.Expr:
+        v = pl.col(k) % (1 << bits)
+        return pl.when(v > 0).then((v - shift - 1).cast(pl.String))
+
     # a trajectory belongs to one unit, and each unit has at most one latest trajectory
     return (
         scores.lazy()
         .filter(pl.col("trajectory_id").is_in(latest["trajectory_id"].implode()))
         .group_by(["trajectory_id", "domain"])
-        .agg(key.max().alias("_k"))
+        .agg(packed(1).max().alias("_k"), packed(-1).max().alias("_i"))
         .join(latest.lazy(), on="trajectory_id")
         .select(
             "unit_id",
             "domain",
-            pl.when(pl.col("_k") % (1 << bits) > 0).then(level.cast(pl.String)).alias("level"),
+            level("_k").alias("level"),
+            level("_i").alias("intake_level"),
             *[c for c in latest.columns if c not in ("unit_id", "trajectory_id")],
         )
         # the streaming engine: the same rows (their order means nothing here), a few times
@@ -234,9 +252,11 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
     if pop.height == 0:
         return None
     area, area_h = _area_leaf(config)
+    gemeente, _ = _area_leaf(replace(config, area_level="gemeente"))
     latest = pop.select(
         "unit_id",
         area,
+        gemeente.alias("gemeente"),
         _known("intake_year"),
         _known("organisation"),
         _known("programme"),
@@ -250,11 +270,14 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
         assert scores is not None and traj is not None
         keys = (
             traj.lazy()
-            .join(latest.lazy().select("unit_id", *BRIDGE_DIMS), on="unit_id", how="inner")
+            .join(
+                latest.lazy().select("unit_id", *BRIDGE_DIMS, "gemeente"), on="unit_id", how="inner"
+            )
             .collect()
         )
         last = _latest_levels(scores, keys)
-        for domain in sorted(last["domain"].unique().to_list()):
+        domains = sorted(last["domain"].unique().to_list())
+        for domain in domains:
             tables.append(
                 frequency_table(
                     last.lazy().filter(pl.col("domain") == domain),
@@ -265,6 +288,29 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
                     measure=f"persons_latest_level:{domain}",
                 )
             )
+        # Progress per gemeente: the same persons by intake level and by latest level. Both
+        # tables count the measure of the level tables (persons at their latest trajectory in
+        # the domain), so the cells they share with them (every total, the latest levels per
+        # gemeente) are one cell each, and a gemeente's intake total is linked to its latest
+        # total: the attacker knows they are equal, and so does the audit. Added after the
+        # level tables, so a shared cell keeps the level table's name in the ledger.
+        for domain in domains:
+            persons = (
+                last.lazy()
+                .filter(pl.col("domain") == domain)
+                .with_columns(pl.col("gemeente").alias("area"))
+            )
+            for measurement, dim in ((INTAKE, "intake_level"), (LATEST, "level")):
+                tables.append(
+                    frequency_table(
+                        persons,
+                        dims=["area", dim],
+                        hierarchies={dim: level_h},
+                        person_column="unit_id",
+                        name=f"{BRIDGE_PROGRESS}:{domain}:{measurement}",
+                        measure=f"persons_latest_level:{domain}",
+                    )
+                )
     goals = frames.get("population_goals")
     if _has_rows(goals):
         assert goals is not None
@@ -299,6 +345,7 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
 def _empty(name: str) -> pl.DataFrame:
     dims = {
         BRIDGE_LEVELS: ["domain", "area", "intake_year", "level"],
+        BRIDGE_PROGRESS: ["domain", "area", "measurement", "level"],
         GOALS_REACHED: ["domain", "area", "goal_reached"],
         OUTCOMES: ["organisation", "programme", "end_reason"],
     }[name]
@@ -344,6 +391,16 @@ def protect_aggregates(
     parts: dict[str, list[pl.DataFrame]] = {n: [] for n in AGGREGATE_TABLES}
     for name, df in result.tables.items():
         mart, _, domain = name.partition(":")
+        if mart == BRIDGE_PROGRESS:
+            domain, _, measurement = domain.partition(":")
+            df = df.select(
+                "area",
+                pl.lit(measurement).alias("measurement"),
+                pl.col("intake_level" if measurement == INTAKE else "level").alias("level"),
+                "value",
+                "suppressed",
+                "reason",
+            )
         if domain:
             df = df.select(pl.lit(domain).alias("domain"), pl.all())
         parts[mart].append(df)

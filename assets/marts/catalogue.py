@@ -250,6 +250,39 @@ CATALOGUE: dict[str, TableDoc] = {
             },
         ),
         TableDoc(
+            name="mart_bridge_progress",
+            kind="aggregate",
+            grain=(
+                "one row per Bridge domain × gemeente × measurement (intake, latest) × level, "
+                "totals included ('Totaal'); each person counted once per domain and "
+                "measurement, in their most recent episode's trajectory"
+            ),
+            description=(
+                "Protected frequency table: progress per life domain, the same persons by the "
+                "level of the first measurement of their trajectory in the domain (intake) and "
+                "by the level of its latest measurement, per gemeente. The 'latest' rows are "
+                "the gemeente rows of mart_bridge_levels_by_area_period (intake_year 'Totaal'), "
+                "protected together with them; a gemeente's intake total equals its latest "
+                "total. Suppressed cells are NULL with is_suppressed = true."
+            ),
+            columns={
+                "domain": _DOMAIN,
+                "area": (
+                    "Gemeente of residence (of the most recent episode); 'Totaal' = all "
+                    "gemeenten; 'onbekend' = no known postcode. Counted from the whole "
+                    "population, not the microdata."
+                ),
+                "measurement": (
+                    "'intake' = the trajectory's first measurement in the domain, 'latest' = "
+                    "its last (the same measurement when it was measured once)."
+                ),
+                "level": "Bridge level at that measurement, '1' (crisis) to '5' "
+                "(self-sufficient); 'Totaal'.",
+                "persons": _PERSONS_AGG,
+                "is_suppressed": _SUPPRESSED,
+            },
+        ),
+        TableDoc(
             name="mart_goals_reached_by_domain",
             kind="aggregate",
             grain=(

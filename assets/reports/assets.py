@@ -74,7 +74,8 @@ class ReportSettings(dg.ConfigurableResource):
     kinds={"html", "pdf"},
     description=(
         "Monitor for policymakers (Dutch HTML + PDF) of the newest release: key findings on "
-        "the first page, participants, the change since the previous edition, Bridge levels and "
+        "the first page, participants, progress since intake per life domain, the change since "
+        "the previous edition, Bridge levels and "
         "goals per life domain, outcomes per organisation, methods in plain language with a "
         "technical appendix, and the processing register. Built only from the release ledgers' "
         "published cells; suppressed cells show as '×' (CBS notation). Written to "

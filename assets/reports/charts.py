@@ -194,6 +194,57 @@ def trend_chart(domain: DomainSection) -> ChartSvg | None:
     return ChartSvg(to_inline_svg(chart, domain.anchor + "-trend"), alt_text, tuple(hidden))
 
 
+def progress_chart(domains: Sequence[DomainSection]) -> ChartSvg | None:
+    """Per domain the share at level 4–5 at the first measurement (open circle) and at the
+    latest (filled square), joined by a line: shape, not colour, tells the two apart. A
+    domain with a secret share is left out and named. ``None`` when no domain has both."""
+    rows, hidden = [], []
+    for d in domains:
+        if d.share_high_intake is None:
+            continue
+        sides = (d.share_high_intake, d.share_high)
+        if any(f.suppressed or f.value is None for f in sides):
+            hidden.append(d.label)
+            continue
+        for name, f in zip(("bij instroom", "laatste meting"), sides, strict=True):
+            rows.append({"leefgebied": d.label, "meting": name, "aandeel": f.value})
+    if not rows:
+        return None
+    order = list(dict.fromkeys(r["leefgebied"] for r in rows))
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("leefgebied:N", sort=order, title=None),
+        x=alt.X(
+            "aandeel:Q",
+            title="% op niveau 4–5",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%", tickCount=5),
+        ),
+    )
+    line = base.mark_line(color="#777", strokeWidth=1.5).encode(detail="leefgebied:N")
+    points = base.mark_point(size=60, strokeWidth=1.5, color="#253494").encode(
+        shape=alt.Shape(
+            "meting:N",
+            scale=alt.Scale(domain=["bij instroom", "laatste meting"], range=["circle", "square"]),
+            legend=alt.Legend(title="Meting"),
+        ),
+        fill=alt.Fill(
+            "meting:N",
+            scale=alt.Scale(domain=["bij instroom", "laatste meting"], range=["white", "#253494"]),
+            legend=None,
+        ),
+    )
+    chart = alt.layer(line, points).properties(
+        width=WIDE + NARROW, height=BAR_STEP * len(order), title="Aandeel op niveau 4–5"
+    )
+    alt_text = (
+        "Puntdiagram: per leefgebied het aandeel deelnemers op niveau 4 of 5 bij de eerste en "
+        "bij de laatste meting"
+        + (f"; niet getoond (geheim): {', '.join(hidden)}" if hidden else "")
+        + ". De cijfers staan in de tabel vooruitgang per leefgebied."
+    )
+    return ChartSvg(to_inline_svg(chart, "vooruitgang"), alt_text, tuple(hidden))
+
+
 def _complete(figures: Sequence[Figure]) -> bool:
     return all(not f.suppressed for f in figures)
 
@@ -346,6 +397,7 @@ class ReportCharts:
     domains: dict[str, ChartSvg | None]
     organisations: dict[str, ChartSvg | None]
     trends: dict[str, ChartSvg | None] = field(default_factory=dict)
+    progress: ChartSvg | None = None
 
 
 def make_charts(
@@ -358,4 +410,5 @@ def make_charts(
         domains={d.code: domain_chart(d) for d in domains},
         organisations={o.code: organisation_chart(o) for o in organisations},
         trends={d.code: trend_chart(d) for d in domains},
+        progress=progress_chart(domains),
     )

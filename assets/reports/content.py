@@ -35,7 +35,9 @@ from anonymise.tables import TOTAL
 from assets.marts.aggregates import (
     AGGREGATE_TABLES,
     BRIDGE_LEVELS,
+    BRIDGE_PROGRESS,
     GOALS_REACHED,
+    INTAKE,
     LEVELS,
     OUTCOMES,
     UNKNOWN,
@@ -196,6 +198,11 @@ class DomainSection:
     notes: tuple[str, ...] = ()
     trend: tuple[tuple[str, Figure], ...] = ()
     """Per intake year, the share of the year's measured participants at level 4 or 5."""
+    share_high_intake: Figure | None = None
+    """Share of the measured participants at level 4 or 5 at their first measurement (``None``:
+    the release publishes no intake levels)."""
+    progress: Figure | None = None
+    """``share_high`` − ``share_high_intake``, in percentage points (a ``change`` figure)."""
 
     @property
     def has_data(self) -> bool:
@@ -341,6 +348,9 @@ class ReportContent:
     comparison: Comparison = field(default_factory=lambda: Comparison(None))
     bridge_sources: tuple[str, ...] = ()
     """Labels of the organisations whose registrations the Bridge tables can come from."""
+    progress: Table | None = None
+    """Per domain the share at level 4–5 at intake and at the latest measurement (``None``:
+    the release publishes no intake levels)."""
 
     @property
     def suppressed_text(self) -> str:
@@ -592,6 +602,15 @@ def read_ledger(con: duckdb.DuckDBPyConnection, release_id: str) -> Ledger:
     return Ledger(release_id, cells)
 
 
+def _progress_key(domain: str, row: Mapping[str, Any]) -> str:
+    """The ledger key of a ``mart_bridge_progress`` row (its measure and non-total coordinates,
+    as :func:`anonymise.tables.model.cell_key` builds it; the intake level is ``intake_level``)."""
+    dim = "intake_level" if row["measurement"] == INTAKE else "level"
+    coords = {"area": str(row["area"]), dim: str(row["level"])}
+    parts = [f"{d}={c}" for d, c in sorted(coords.items()) if c != TOTAL]
+    return f"persons_latest_level:{domain}|" + ";".join(parts)
+
+
 def compare_marts(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> tuple[list[str], int]:
     """Disagreements between the protected mart tables and the ledger (descriptions, count).
 
@@ -621,7 +640,12 @@ def compare_marts(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> tuple[list[
             persons, suppressed = row.pop("persons"), bool(row.pop("is_suppressed"))
             domain = row.pop("domain", None)
             table = f"{mart}:{domain}" if domain is not None else mart
-            cell = ledger.get(table, **{k: str(v) for k, v in row.items()})
+            if mart == BRIDGE_PROGRESS:
+                # its cells are shared with the level table (totals, latest levels), so the
+                # ledger lists each under one table only: found by its canonical key
+                cell = ledger.cells.get(_progress_key(str(domain), row))
+            else:
+                cell = ledger.get(table, **{k: str(v) for k, v in row.items()})
             where = f"{table} ({';'.join(f'{k}={v}' for k, v in row.items())})"
             if cell is None:
                 problem(f"{where}: not in the release ledger")
@@ -693,6 +717,15 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
     share_high = share_figure([f for v, f in levels if v in HIGH_LEVELS], [measured])
     g_total, g_yes, g_no = gl(TOTAL), gl(GOAL_YES), gl(GOAL_NO)
     share_reached = share_figure([g_yes], [g_total])
+    # the same persons at their first measurement: the intake total is the measured total
+    pt = f"{BRIDGE_PROGRESS}:{code}:{INTAKE}"
+    share_intake = progress = None
+    if pt in ledger.tables():
+        intake = [
+            count_figure(ledger.get(pt, area=TOTAL, intake_level=v), threshold) for v in HIGH_LEVELS
+        ]
+        share_intake = share_figure(intake, [measured])
+        progress = change_figure(share_intake, share_high)
 
     level_cols = [{"level": v} for v in (*LEVELS, TOTAL)]
     high_idx = [LEVELS.index(v) for v in HIGH_LEVELS]
@@ -779,6 +812,30 @@ def _domain(ledger: Ledger, code: str, threshold: int) -> DomainSection:
         tables=tuple(tables),
         notes=tuple(notes),
         trend=trend,
+        share_high_intake=share_intake,
+        progress=progress,
+    )
+
+
+def _progress_overview(domains: Sequence[DomainSection]) -> Table | None:
+    """Per domain the share at level 4–5 at intake and at the latest measurement, and the
+    change in percentage points (``None`` when the release publishes no intake levels)."""
+    rows = [
+        Row(d.label, (d.share_high_intake, d.share_high, d.progress))
+        for d in domains
+        if d.share_high_intake is not None and d.progress is not None
+    ]
+    if not rows:
+        return None
+    return Table(
+        "Vooruitgang per leefgebied: aandeel deelnemers op de hoogste twee niveaus bij de eerste "
+        "en bij de laatste meting",
+        "Leefgebied",
+        (lb.SHARE_HIGH_INTAKE_HEADER, lb.SHARE_HIGH_LATEST_HEADER, "Verschil (procentpunt)"),
+        tuple(rows),
+        note="Dezelfde deelnemers bij hun eerste en hun laatste meting in hun meest recente "
+        "traject; wie één keer is gemeten, telt bij beide hetzelfde. Percentages zijn afgeleid "
+        "uit de gepubliceerde aantallen.",
     )
 
 
@@ -990,6 +1047,43 @@ def _findings(
                         "."
                         if len(ranked) == len(domains)
                         else "; van de andere leefgebieden is het aandeel geheim."
+                    ),
+                ),
+                order="desc",
+            )
+        )
+
+    # 3b. progress since intake: the domain with the most and the least (published only)
+    moved = sorted(
+        (d for d in domains if d.progress is not None and d.progress.published),
+        key=lambda d: d.progress.value or 0.0,  # type: ignore[union-attr]
+        reverse=True,
+    )
+    if len(moved) >= 2 and (moved[0].progress.value or 0.0) > 0:  # type: ignore[union-attr]
+        best, worst = moved[0], moved[-1]
+        out.append(
+            Finding(
+                "vooruitgang",
+                (
+                    "Sinds de eerste meting is het aandeel deelnemers op ",
+                    high,
+                    " het meest gestegen op het leefgebied ",
+                    best.label,
+                    " (",
+                    best.progress,  # type: ignore[arg-type]
+                    " procentpunt, van ",
+                    best.share_high_intake,  # type: ignore[arg-type]
+                    " naar ",
+                    best.share_high,
+                    ") en het minst op ",
+                    worst.label,
+                    " (",
+                    worst.progress,  # type: ignore[arg-type]
+                    " procentpunt)"
+                    + (
+                        "."
+                        if len(moved) == len(domains)
+                        else "; van de andere leefgebieden is de verandering geheim."
                     ),
                 ),
                 order="desc",
@@ -1255,6 +1349,7 @@ def build_content(
         bridge_sources=tuple(lb.organisation_label(o) for o in bridge_sources(ledger, orgs)[1]),
         key_figures=key_figures,
         domain_overview=_domain_overview(domains),
+        progress=_progress_overview(domains),
         domains=domains,
         outcomes_overview=_outcomes_overview(ledger, orgs, limit),
         organisations=tuple(_organisation(ledger, o, limit, by_org) for o in listed),

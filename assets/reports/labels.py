@@ -88,7 +88,12 @@ SENSITIVE_LABELS: dict[str, str] = {
 
 SHARE_HIGH_HEADER = "% niveau 4–5"
 """Header of the derived share of persons on level 4 or 5 (the only fixed header with digits)."""
-FIXED_HEADERS: frozenset[str] = frozenset({SHARE_HIGH_HEADER})
+SHARE_HIGH_INTAKE_HEADER = "% niveau 4–5 bij instroom"
+SHARE_HIGH_LATEST_HEADER = "% niveau 4–5 laatste meting"
+"""Headers of the progress table (the same share at the first and at the latest measurement)."""
+FIXED_HEADERS: frozenset[str] = frozenset(
+    {SHARE_HIGH_HEADER, SHARE_HIGH_INTAKE_HEADER, SHARE_HIGH_LATEST_HEADER}
+)
 """Table headers with digits that are not coordinate labels (the check accepts them)."""
 HIGH_LEVELS_PHRASE = "niveau 4 of 5"
 """How the findings name the levels counted in the share (a fixed phrase with digits)."""
@@ -168,7 +173,7 @@ def coordinate_label(dimension: str, code: str) -> str:
     }.get(dimension)
     if table is not None:
         return table.get(code, _fallback(code))
-    if dimension == "level":
+    if dimension in ("level", "intake_level"):
         return level_label(code)
     if dimension == "area":
         return area_label(code)

@@ -57,6 +57,7 @@ def render_html(content: ReportContent, charts: ReportCharts) -> str:
         "domains": charts.domains,
         "organisations": charts.organisations,
         "trends": charts.trends,
+        "progress": charts.progress,
     }
     return (
         environment()

@@ -12,7 +12,7 @@ identifies anyone.
 * the **key findings** quote only published numbers: every digit in a finding is a marked figure,
   and a finding that quotes a suppressed cell, an absent cell, a share with a secret part or a
   figure of another release fails; a finding that claims an order (``data-order``: highest …
-  lowest) must have its shares in that order;
+  lowest) must have its shares (or, when it quotes changes, its changes) in that order;
 * every digit in a ``<table>`` belongs to a marked figure, or to a header that is a label of a
   coordinate in the ledger (``Niveau 3``, ``Groningen (GM0014)``) — so a number typed into a
   table by hand, or computed from anything but the ledger, fails;
@@ -308,6 +308,8 @@ def _quoted_state(el: Node, releases: dict[str, _Release], current: str) -> str:
 
 
 _SHARE = re.compile(r"^(\d{1,3}),(\d)%$")
+_POINTS = re.compile(r"^([+−]?)(\d{1,3}),(\d)$")
+"""A change in percentage points as :func:`assets.reports.labels.fmt_signed_points` writes it."""
 
 
 def _check_findings(root: Node, releases: dict[str, _Release], current: str, out: _Findings) -> int:
@@ -321,7 +323,8 @@ def _check_findings(root: Node, releases: dict[str, _Release], current: str, out
             inside = chain[: chain.index(item) + 1]
             if DIGIT.search(text) and not any("data-kind" in a.attrs for a in inside):
                 out.add("unverified_number_in_finding", where)
-        shares = []
+        shares: list[float] = []
+        changes: list[float] = []
         for el in item.iter():
             if "data-kind" not in el.attrs:
                 continue
@@ -334,8 +337,15 @@ def _check_findings(root: Node, releases: dict[str, _Release], current: str, out
             m = _SHARE.match(el.text().strip())
             if el.attrs.get("data-kind") == "derived" and m:
                 shares.append(float(f"{m.group(1)}.{m.group(2)}"))
+            c = _POINTS.match(el.text().strip())
+            if el.attrs.get("data-kind") == "change" and c:
+                sign = -1.0 if c.group(1) == "−" else 1.0
+                changes.append(sign * float(f"{c.group(2).replace('.', '')}.{c.group(3)}"))
         order = item.attrs.get("data-order")
         if order:
+            # a finding that quotes changes ranks its changes (the shares beside them are
+            # the changes' own sides); otherwise it ranks its shares
+            shares = changes or shares
             ranked = sorted(shares, reverse=order == "desc")
             if len(shares) < 2 or shares != ranked:
                 out.add("finding_order_not_true", where)

@@ -14,6 +14,7 @@ from assets.anonymised.record import episode_items, population_coordinates
 from assets.marts.aggregates import (
     AGGREGATE_TABLES,
     BRIDGE_LEVELS,
+    BRIDGE_PROGRESS,
     GOALS_REACHED,
     OUTCOMES,
     AggregateConfig,
@@ -314,3 +315,122 @@ def test_random_ids_do_not_change_the_cells() -> None:
     b = protect_aggregates(other, config=CONFIG, release_id="B").published()
     for name in a:
         assert a[name].sort(a[name].columns).equals(b[name].sort(b[name].columns)), name
+
+
+# --------------------------------------------------------------------------- progress
+def _progress_frames() -> dict[str, pl.DataFrame]:
+    """A hand-countable population: 30 persons in W1 (Groningen), 12 in W3 (Breda), each with
+    one trajectory measured in wonen (intake level 2 → latest 4 for the first 20 of W1, 1 → 1
+    for the rest), measurements listed out of order, one with a missing number, and an earlier
+    trajectory that is not counted."""
+    n_g, n_b = 30, 12
+    unit = list(range(1, n_g + n_b + 1))
+    population = pl.DataFrame(
+        {
+            "unit_id": unit,
+            "area": ["W1"] * n_g + ["W3"] * n_b,
+            "intake_year": "2024",
+            "organisation": "groningen",
+            "programme": "kansrijk",
+            "end_reason": "ongoing",
+        }
+    )
+    traj = [u + 500 for u in unit]
+    rows = []
+    for u, t in zip(unit, traj, strict=True):
+        first, last = (2, 4) if u <= 20 else (1, 1)
+        # measurement 3 first in the file, then 1, then 2 (the order means nothing)
+        rows += [(t, 3, 12, last), (t, 1, 0, first), (t, 2, 6, 3)]
+        if u == 1:
+            rows.append((t, None, None, 5))  # no date: neither first nor latest
+    rows.append((9999, 1, 0, 5))  # an earlier trajectory of unit 1
+    scores = pl.DataFrame(
+        rows,
+        schema={
+            "trajectory_id": pl.Int64,
+            "measurement_no": pl.Int16,
+            "months_since_intake": pl.Int16,
+            "level": pl.Int8,
+        },
+        orient="row",
+    ).with_columns(domain=pl.lit("wonen"), organisation=pl.lit("groningen"))
+    return {
+        "population": population,
+        "population_trajectories": pl.DataFrame({"trajectory_id": traj, "unit_id": unit}),
+        "bridge_scores": scores,
+    }
+
+
+def test_progress_counts_equal_a_hand_count():
+    f = _progress_frames()
+    ts = build_tables(f, CONFIG)
+    assert ts is not None
+    true = {
+        t.name.rpartition(":")[2]: t.frame.rename({"intake_level": "level"}, strict=False)
+        for t in ts.tables
+        if t.name.startswith(f"{BRIDGE_PROGRESS}:wonen:")
+    }
+
+    def cell(area: str, measurement: str, level: str) -> float:
+        out = true[measurement].filter(area=area, level=level)
+        assert out.height == 1, (area, measurement, level)
+        return out["value"].item()
+
+    # the gemeente, not the wijk: W1 counts under Groningen
+    assert set(true["intake"]["area"].unique()) == {"Groningen", "Breda", "Totaal"}
+    assert cell("Groningen", "intake", "2") == 20
+    assert cell("Groningen", "intake", "1") == 10
+    assert cell("Groningen", "latest", "4") == 20
+    assert cell("Groningen", "latest", "1") == 10
+    assert cell("Totaal", "intake", "1") == 22 and cell("Totaal", "latest", "1") == 22
+    # once per person and measurement: the totals are the persons, intake and latest alike
+    assert cell("Totaal", "intake", "Totaal") == cell("Totaal", "latest", "Totaal") == 42
+    assert cell("Groningen", "intake", "3") == 0 and cell("Groningen", "latest", "5") == 0
+    assert cell("Breda", "intake", "1") == cell("Breda", "latest", "1") == 12
+
+    res = protect_aggregates(f, config=CONFIG, release_id="r1")
+    t = res.tables[BRIDGE_PROGRESS]
+    assert set(t["measurement"].unique()) == {"intake", "latest"}
+    # a published cell is its true count
+    for row in t.filter(~pl.col("suppressed")).iter_rows(named=True):
+        assert row["value"] == cell(row["area"], row["measurement"], row["level"]), row
+    # zeros are never published as rows
+    pub = res.published()[BRIDGE_PROGRESS]
+    assert pub.filter(area="Breda", level="2").height == 0
+    # the latest rows are the level table's gemeente rows, with the same protection
+    levels = res.tables[BRIDGE_LEVELS].filter(intake_year="Totaal", domain="wonen")
+    latest = t.filter(measurement="latest")
+    joined = latest.join(levels, on=["area", "level"], how="inner")
+    assert joined.height == latest.height
+    assert (joined["suppressed"] == joined["suppressed_right"]).all()
+
+
+def test_progress_is_protected():
+    """Small cells of the progress table are withheld, and every published one is safe."""
+    res = protect_aggregates(frames(), config=CONFIG, release_id="r1")
+    assert res.audit_ok
+    truth = res.tables[BRIDGE_PROGRESS]
+    pub = res.published()[BRIDGE_PROGRESS]
+    assert set(pub["measurement"].unique()) == {"intake", "latest"}
+    assert pub.filter(~pl.col("is_suppressed") & (pl.col("persons") < 10)).height == 0
+    assert pub.filter(pl.col("is_suppressed") & pl.col("persons").is_not_null()).height == 0
+    # there were small intake cells to withhold (the control of the assertion above)
+    reasons = truth.filter(measurement="intake")["reason"].drop_nulls()
+    assert reasons.str.starts_with("primary").any()
+    # a gemeente's intake total is its latest total: one cell, one protection
+    tot = truth.filter(level="Totaal").pivot(
+        "measurement", index=["domain", "area"], values="suppressed"
+    )
+    assert (tot["intake"] == tot["latest"]).all()
+
+
+def test_progress_intake_cells_with_a_low_threshold_are_published():
+    """Control: the same table at threshold 1 publishes every non-zero cell, so the
+    suppression above comes from the rules, not from the table's construction."""
+    res = protect_aggregates(
+        frames(),
+        config=AggregateConfig(threshold=1, area_parents=AREAS, group_dims=()),
+        release_id="r1",
+    )
+    pub = res.published()[BRIDGE_PROGRESS]
+    assert pub.height > 0 and not pub["is_suppressed"].any()

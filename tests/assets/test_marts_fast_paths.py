@@ -1,6 +1,6 @@
-"""The marts' fast paths give what the plain computations give: the latest level per unit
-and domain without a sort, frequency tables summed from their leaves, the snapshot fingerprint
-from Parquet files, aggregates from a lazy scan of the scores."""
+"""The marts' fast paths give what the plain computations give: the latest (and the intake)
+level per unit and domain without a sort, frequency tables summed from their leaves, the
+snapshot fingerprint from Parquet files, aggregates from a lazy scan of the scores."""
 
 from __future__ import annotations
 
@@ -45,7 +45,23 @@ def test_latest_levels_equal_the_sorted_last() -> None:
         .last()
         .select("unit_id", "domain", pl.col("level").cast(pl.String), "area", "intake_year")
     )
+    # the intake: the lowest known number, then month; of two alike the higher level
+    first = (
+        scores.join(latest, on="trajectory_id")
+        .sort(
+            ["measurement_no", "months_since_intake", "level"],
+            descending=[False, False, True],
+            nulls_last=True,
+        )
+        .group_by(["unit_id", "domain"], maintain_order=True)
+        .first()
+        .select("unit_id", "domain", pl.col("level").cast(pl.String).alias("intake_level"))
+    )
+    expected = expected.join(first, on=["unit_id", "domain"]).select(
+        "unit_id", "domain", "level", "intake_level", "area", "intake_year"
+    )
     assert expected.height > 60
+    assert (expected["level"] != expected["intake_level"]).any()
     for frame in (scores, scores.lazy()):
         got = _latest_levels(frame, latest)
         key = ["unit_id", "domain"]

@@ -110,7 +110,18 @@ def _readme_analyst_blocks() -> tuple[str, str]:
 
 
 def test_readme_analyst_commands_run_as_written(demo) -> None:
-    tmp, _ = demo
+    tmp, console = demo
+    # the summary's "open read-only:" command names this venv's duckdb shell (beside the
+    # Python that ran the demo, the same version as the library), not a bare `duckdb`
+    (line,) = [x for x in console.splitlines() if "open read-only:" in x]
+    printed = shlex.split(line.split("open read-only:", 1)[1])
+    assert printed[0] == str(VENV_BIN / "duckdb"), line
+    assert os.access(printed[0], os.X_OK)
+    assert printed[1:] == ["-readonly", str(tmp / "data" / "research.duckdb")], line
+    opened = subprocess.run(
+        printed, input="select count(*) from meta_release;", capture_output=True, text=True
+    )
+    assert opened.returncode == 0, opened.stderr
     shell, sql = _readme_analyst_blocks()
     argv = shlex.split(shell)
     assert argv[0] == ".venv/bin/duckdb", "the README should name the venv's duckdb shell"

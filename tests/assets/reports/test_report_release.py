@@ -90,10 +90,31 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
                 continue
             if "afgeleid" in cls:
                 assert re.fullmatch(r"\d{1,3},\d%", text), "a derived number is not a share"
+            elif "verschil" in cls:
+                # progress since intake: points between two shares, recomputed below
+                assert re.fullmatch(r"[+−]?\d{1,3},\d", text), "a change is not in points"
             else:
                 assert text in published
         bare = re.sub(r"<span[^>]*>[^<]*</span>", "", td)
         assert not re.search(r"\d", bare), "a table cell has a number outside a figure"
+    # progress since intake: each row's change is its latest share minus its intake share
+    progress = statistics.split('id="vooruitgang"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", progress, flags=re.S)
+    assert rows, "the release publishes intake levels: the progress table is there"
+    compared = 0
+    for tr in rows:
+        spans = re.findall(r'<span class="n[^"]*" data-kind="[^"]*"[^>]*>([^<]*)</span>', tr)
+        if not spans:
+            continue  # the header row
+        intake, latest, change = (htmllib.unescape(x) for x in spans[:3])
+        if "×" in (intake, latest):
+            assert change == "×"
+            continue
+        a, b = (float(x.rstrip("%").replace(",", ".")) for x in (intake, latest))
+        d = float(change.replace("−", "-").replace(",", "."))
+        assert abs((b - a) - d) <= 0.1 + 1e-9, (intake, latest, change)
+        compared += 1
+    assert compared > 0
     # the methods table shows the release's own figures from meta_release
     with duckdb.connect(str(built_report.research_db), read_only=True) as con:
         row = con.execute(
