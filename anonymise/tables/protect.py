@@ -13,7 +13,7 @@ import polars as pl
 from anonymise.tables.audit import AuditReport, audit_problem
 from anonymise.tables.heuristic import heuristic, repair
 from anonymise.tables.ledger import Ledger, build_problem
-from anonymise.tables.model import TableSet
+from anonymise.tables.model import Problem, TableSet, independent_parts
 from anonymise.tables.primary import PrimaryRules, primary_cells
 from anonymise.tables.result import ProtectionResult, protected_tables
 from anonymise.tables.secondary import (
@@ -94,8 +94,137 @@ def protect(
         [table_set.cells["is_margin"].to_numpy(), np.zeros(n - table_set.n_cells, bool)]
     )
     w = costs(problem, margin, cost, total_weight)
+    if method not in ("milp", "heuristic", "auto"):
+        raise ValueError(f"unknown method {method!r}")
+    parts = independent_parts(problem, free, sup_fixed)
+    if len(parts) == 1 and parts[0].cells is None:
+        # one component: the whole problem as it is (the pattern of the undivided model)
+        best, suppressed, report, repaired, solver = _solve(
+            problem, w, free, sup_fixed, method, table_set.n_cells, time_limit, t0
+        )
+        methods = [best]
+    else:
+        suppressed = sup_fixed.copy()
+        solver = {"components": len(parts), "solved": 0}
+        methods = []
+        repaired = []
+        for part in parts:
+            if not sup_fixed[part.cells].any():
+                continue  # nothing sensitive in it: every cell is published
+            sub, cells = part.problem, part.cells
+            # each part has its own safety net: a shared clock would cut the later parts short
+            # (and make their patterns depend on the machine's load)
+            best, x, _, fixes, info = _solve(
+                sub,
+                w[cells],
+                free[cells],
+                sup_fixed[cells],
+                method,
+                len(cells),
+                time_limit,
+                time.perf_counter(),
+            )
+            suppressed[cells] = x
+            methods.append(best)
+            repaired += fixes
+            solver["solved"] += 1
+            for name, d in info.items():
+                agg = solver.setdefault(name, {"cost": 0.0, "seconds": 0.0, "status": {}})
+                agg["cost"] += d["cost"]
+                agg["seconds"] = round(agg["seconds"] + d["seconds"], 3)
+                agg["status"][d["status"]] = agg["status"].get(d["status"], 0) + 1
+                agg["audit_ok"] = agg.get("audit_ok", True) and d.get("audit_ok", False)
+        # the independent audit of the whole pattern (the components' audits decompose it exactly;
+        # this is the check that does not rely on that)
+        report = audit_problem(problem, suppressed)
+        if not report.ok:
+            suppressed, report, fixes = _finalise(problem, suppressed, w, free, sup_fixed)
+            repaired += fixes
+    for i in np.flatnonzero(suppressed & ~sup_fixed):
+        reasons[i] = "secondary"
+    if max_suppressed_share is not None:
+        rolled = _escalate(table_set, suppressed, max_suppressed_share)
+        if rolled is not None:
+            return protect(
+                rolled,
+                rules=rules,
+                method=method,
+                cost=cost,
+                total_weight=total_weight,
+                allow_zero_secondaries=allow_zero_secondaries,
+                ledger=ledger,
+                release_id=release_id,
+                time_limit=time_limit,
+                max_suppressed_share=max_suppressed_share,
+            )
+    record = {
+        "rules": rules.as_dict(),
+        "parameters": {
+            "cost": cost,
+            "total_weight": total_weight,
+            "time_limit": time_limit,
+            "allow_zero_secondaries": allow_zero_secondaries,
+            "release_id": release_id,
+            "with_ledger": ledger is not None,
+        },
+        "method": "+".join(sorted({m.method for m in methods})) or "none",
+        "status": _status(methods, method, report, repaired),
+        "cost": float(w[suppressed & free].sum()),
+        "cells": table_set.n_cells,
+        "primary": int(sum(r is not None and r.startswith("primary") for r in reasons)),
+        "secondary": int(sum(r == "secondary" for r in reasons)),
+        "solver": solver,
+        "notes": notes,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "audit": report.as_dict(),
+    }
+    return ProtectionResult(
+        tables=protected_tables(table_set, suppressed, reasons),
+        table_set=table_set,
+        problem=problem,
+        suppressed=suppressed,
+        reasons=reasons,
+        audit=report,
+        record=record,
+    )
+
+
+def _status(methods: list, method: str, report: AuditReport, repaired: list[str]) -> str:
+    if len(methods) == 1:
+        best = methods[0]
+        status = best.status
+        if best.method == "heuristic" and method == "milp":
+            status = f"{status}; heuristic pattern kept (the MILP's was not better or not proven)"
+    else:  # one count per status over the components that needed a pattern
+        counts: dict[str, int] = {}
+        for m in methods:
+            counts[m.status] = counts.get(m.status, 0) + 1
+        status = ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items()))
+        status = f"{len(methods)} components: {status}" if methods else "nothing to protect"
+    if repaired:
+        status += "; " + "; ".join(repaired)
+    if not report.ok and not any(m.status == "infeasible" for m in methods):
+        status = f"UNSAFE: audit failed ({status})"
+    return status
+
+
+def _solve(
+    problem: Problem,
+    w: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    method: str,
+    n_cells: int,
+    time_limit: float,
+    t0: float,
+):
+    """Heuristic and (for ``milp``, or ``auto`` up to :data:`AUTO_MILP_CELLS` cells) the MILP on
+    one problem; each candidate is audited and repaired, the cheapest safe one kept.
+
+    Returns the kept candidate, its final pattern, audit report, repair notes and solver record.
+    """
     if method == "auto":
-        method = "milp" if table_set.n_cells <= AUTO_MILP_CELLS else "heuristic"
+        method = "milp" if n_cells <= AUTO_MILP_CELLS else "heuristic"
     heur = heuristic(problem, w, free, sup_fixed)
     solver: dict = {
         "heuristic": {
@@ -128,8 +257,6 @@ def protect(
             "iterations": opt.iterations,
         }
         candidates.append(opt)
-    elif method != "heuristic":
-        raise ValueError(f"unknown method {method!r}")
     # every candidate is judged by the audit (and repaired if it falls short); the cheapest one
     # that passes is kept — so the MILP's pattern never costs more than the heuristic's
     final = []
@@ -153,64 +280,7 @@ def protect(
         solver[cand.method.split(":")[0]]["audit_ok"] = rep.ok
     final.sort(key=lambda f: f[:3])
     _, _, _, best, suppressed, report, repaired = final[0]
-    for i in np.flatnonzero(suppressed & ~sup_fixed):
-        reasons[i] = "secondary"
-    if max_suppressed_share is not None:
-        rolled = _escalate(table_set, suppressed, max_suppressed_share)
-        if rolled is not None:
-            return protect(
-                rolled,
-                rules=rules,
-                method=method,
-                cost=cost,
-                total_weight=total_weight,
-                allow_zero_secondaries=allow_zero_secondaries,
-                ledger=ledger,
-                release_id=release_id,
-                time_limit=time_limit,
-                max_suppressed_share=max_suppressed_share,
-            )
-    record = {
-        "rules": rules.as_dict(),
-        "parameters": {
-            "cost": cost,
-            "total_weight": total_weight,
-            "time_limit": time_limit,
-            "allow_zero_secondaries": allow_zero_secondaries,
-            "release_id": release_id,
-            "with_ledger": ledger is not None,
-        },
-        "method": best.method,
-        "status": _status(best, method, report, repaired),
-        "cost": float(w[suppressed & free].sum()),
-        "cells": table_set.n_cells,
-        "primary": int(sum(r is not None and r.startswith("primary") for r in reasons)),
-        "secondary": int(sum(r == "secondary" for r in reasons)),
-        "solver": solver,
-        "notes": notes,
-        "seconds": round(time.perf_counter() - t0, 3),
-        "audit": report.as_dict(),
-    }
-    return ProtectionResult(
-        tables=protected_tables(table_set, suppressed, reasons),
-        table_set=table_set,
-        problem=problem,
-        suppressed=suppressed,
-        reasons=reasons,
-        audit=report,
-        record=record,
-    )
-
-
-def _status(best, method: str, report: AuditReport, repaired: list[str]) -> str:
-    status = best.status
-    if best.method == "heuristic" and method == "milp":
-        status = f"{status}; heuristic pattern kept (the MILP's was not better or not proven)"
-    if repaired:
-        status += "; " + "; ".join(repaired)
-    if not report.ok and best.status != "infeasible":
-        status = f"UNSAFE: audit failed ({status})"
-    return status
+    return best, suppressed, report, repaired, solver
 
 
 def _finalise(
