@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 BATCH_VARIABLES = 6000
 """Largest number of variables stacked into one ``linprog`` call."""
-SCREEN_ROUNDS = 12
-"""Most screening LPs per component (see :func:`_screen`)."""
+SCREEN_ROUNDS = 60
+"""Most screening LPs per component (see :func:`_screen`; each is cheap next to the two
+single LPs per cell it spares, and the rounds stop once they prove nothing)."""
 EXACT_INTERVALS = 40
 """Components with at most this many suppressed cells get exact intervals for every cell; larger
 ones are screened first (:func:`_screen`) and get their own LPs only where the screen proves
