@@ -26,8 +26,9 @@ from anonymise.tables.secondary import (
 )
 
 AUTO_MILP_CELLS = 5_000
-"""Largest table set "auto" protects with the MILP: above it the cutting-plane loop stops on its
-budget before the optimum and its repair costs minutes, while the heuristic takes seconds."""
+"""Largest independent part "auto" protects with the MILP: above it the cutting-plane loop stops
+on its budget before the optimum and its repair costs minutes, while the heuristic takes
+seconds."""
 UNFINISHED_REPAIR_ROUNDS = 20
 """Repair rounds granted to a MILP pattern whose cutting-plane budget ran out."""
 
@@ -63,10 +64,13 @@ def protect(
 
     ``method="milp"`` finds the cheapest safe pattern (compact model for small components,
     cutting planes otherwise, seeded and bounded by the heuristic); ``"heuristic"`` the greedy
-    line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. With a ``ledger``, earlier
-    releases' equations and values are part of the model, so differencing across releases is
-    prevented. ``max_suppressed_share`` rolls a hierarchical dimension up one level (and protects
-    again) while a table would lose more than that share of its cells.
+    line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. The set is first split into
+    independent parts (:func:`~anonymise.tables.model.independent_parts`: no equation joins their
+    unknowns), each solved on its own (``"auto"`` decides per part), and the whole pattern is
+    audited together. With a ``ledger``, earlier releases' equations and values are part of the
+    model, so differencing across releases is prevented. ``max_suppressed_share`` rolls a
+    hierarchical dimension up one level (and protects again) while a table would lose more than
+    that share of its cells.
 
     ``cost="value"`` (the default) weighs a suppression by the cell's value: on the benchmark
     sets (``benchmarks/tables.py``, 1,000 cells) it suppressed fewer cells than ``"unity"`` in
