@@ -104,7 +104,7 @@ def protect(
     if len(parts) == 1 and parts[0].cells is None:
         # one component: the whole problem as it is (the pattern of the undivided model)
         best, suppressed, report, repaired, solver = _solve(
-            problem, w, free, sup_fixed, method, table_set.n_cells, time_limit, t0
+            problem, w, free, sup_fixed, method, table_set.n_cells, time_limit
         )
         methods = [best]
     else:
@@ -119,14 +119,7 @@ def protect(
             # each part has its own safety net: a shared clock would cut the later parts short
             # (and make their patterns depend on the machine's load)
             best, x, _, fixes, info = _solve(
-                sub,
-                w[cells],
-                free[cells],
-                sup_fixed[cells],
-                method,
-                len(cells),
-                time_limit,
-                time.perf_counter(),
+                sub, w[cells], free[cells], sup_fixed[cells], method, len(cells), time_limit
             )
             suppressed[cells] = x
             methods.append(best)
@@ -220,7 +213,6 @@ def _solve(
     method: str,
     n_cells: int,
     time_limit: float,
-    t0: float,
 ):
     """Heuristic and (for ``milp``, or ``auto`` up to :data:`AUTO_MILP_CELLS` cells) the MILP on
     one problem; each candidate is audited and repaired, the cheapest safe one kept.
@@ -240,7 +232,9 @@ def _solve(
     }
     candidates = [heur]
     if method == "milp":
-        left = max(time_limit - (time.perf_counter() - t0), 1.0)
+        # the safety net counts from the MILP's own start: the heuristic's time before it grows
+        # with the machine's load, and a net it shortened stopped the MILP on the clock
+        left = max(time_limit, 1.0)
         if compact_size(problem) <= COMPACT_LIMIT:
             opt = solve_compact(problem, w, free, sup_fixed, time_limit=left)
         else:
