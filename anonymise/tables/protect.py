@@ -231,7 +231,7 @@ def _solve(
         }
     }
     candidates = [heur]
-    if method == "milp":
+    if method == "milp" and free.any():  # a part with no free cell has one pattern: its own
         # the safety net counts from the MILP's own start: the heuristic's time before it grows
         # with the machine's load, and a net it shortened stopped the MILP on the clock
         left = max(time_limit, 1.0)

@@ -114,3 +114,20 @@ def test_nothing_sensitive_means_no_part_to_solve() -> None:
     ts = TableSet([frequency_table(lf, dims=["wijk"])])
     res = protect(ts, rules=NO_GROUP)
     assert res.n_primary == 0 and res.n_secondary == 0 and res.audit.ok
+
+
+def test_a_part_without_free_cells_is_solved() -> None:
+    """Found by check-output with a ledger: a part whose only unknown was suppressed in an earlier
+    release (no free cell, no protection level) gave the MILP no variable at all."""
+    lf = pl.LazyFrame({"g": ["a"] * 30 + ["b"] * 20})
+    ts = TableSet([frequency_table(lf, dims=["g"])])
+    problem, _ = build_problem(ts, np.zeros(ts.n_cells), np.zeros(ts.n_cells))
+    free = np.zeros(ts.n_cells, dtype=bool)
+    sup_fixed = np.zeros(ts.n_cells, dtype=bool)
+    sup_fixed[1] = True  # unknown regardless (an earlier release's suppression)
+    w = np.ones(ts.n_cells)
+    _, x, _, _, solver = protect_module._solve(
+        problem, w, free, sup_fixed, "milp", ts.n_cells, 10.0
+    )
+    assert np.array_equal(x, sup_fixed)
+    assert "milp" not in solver
