@@ -360,3 +360,78 @@ def components(equations: sparse.csr_array, mask: np.ndarray) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     out[idx] = lab
     return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """An independent part of a :class:`Problem`: ``cells`` (ids in the whole problem, ``None``
+    when the part is the whole problem) and the part's own problem over them."""
+
+    cells: np.ndarray | None
+    problem: Problem
+
+
+def independent_parts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray) -> list[Part]:
+    """The problem split into parts no suppression decision of one can affect in another.
+
+    Only free and already-suppressed cells are unknowns; every other cell is published whatever
+    the solver does, so it is a constant in every equation and in every attacker LP. Two unknowns
+    interact only through an equation they share, so the connected components of the unknowns
+    (joined by shared equations) are independent: the attacker's interval of a cell depends on
+    its own component's pattern only, a singleton line lies in one component, and the cost is a
+    sum over components. Each part holds its unknowns, the equations through them (whole) and the
+    published cells of those equations. Parts without an already-suppressed cell need nothing and
+    are left out; one component holding every unknown is returned as the whole problem
+    (``cells=None``).
+
+    >>> import polars as pl
+    >>> from anonymise.tables import frequency_table
+    >>> from anonymise.tables.ledger import build_problem
+    >>> lf = pl.LazyFrame({"a": ["x", "x", "y"], "b": ["1", "2", "2"]})
+    >>> t1 = frequency_table(lf, dims=["a"], name="t1", measure="m1")
+    >>> t2 = frequency_table(lf, dims=["b"], name="t2", measure="m2")
+    >>> ts = TableSet([t1, t2])
+    >>> prob, _ = build_problem(ts, np.array([0, 0, 1.0, 0, 0, 0]), np.zeros(6))
+    >>> parts = independent_parts(prob, prob.values > 0, prob.primary)
+    >>> [p.cells.tolist() for p in parts]
+    [[0, 1, 2]]
+    """
+    unknown = np.asarray(free | sup_fixed, dtype=bool)
+    if not unknown.any():
+        return []
+    eq = problem.equations.tocsr()
+    lab = components(eq, unknown)
+    labels = lab[unknown]
+    if labels.max() == 0:
+        return [Part(cells=None, problem=problem)]
+    csc = eq.tocsc()
+    out = []
+    # labels are numbered in the order of their first cell, so the parts' order is deterministic
+    for c in range(int(labels.max()) + 1):
+        own = np.flatnonzero(lab == c)
+        if not sup_fixed[own].any():
+            continue
+        sub = csc[:, own]
+        rows = np.unique(sub.indices)
+        block = eq[rows]
+        cells = np.union1d(own, block.indices)
+        out.append(
+            Part(
+                cells=cells,
+                problem=Problem(
+                    keys=[problem.keys[i] for i in cells],
+                    values=problem.values[cells],
+                    equations=block[:, cells].tocsr(),
+                    lower=problem.lower[cells],
+                    upper=problem.upper[cells],
+                    upl=problem.upl[cells],
+                    lpl=problem.lpl[cells],
+                    fixed=problem.fixed[cells],
+                    contributors=problem.contributors[cells],
+                    n_current=int((cells < problem.n_current).sum()),
+                    zero_linked=None if problem.zero_linked is None else problem.zero_linked[cells],
+                    auxiliary=None if problem.auxiliary is None else problem.auxiliary[cells],
+                ),
+            )
+        )
+    return out

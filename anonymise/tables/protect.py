@@ -13,7 +13,7 @@ import polars as pl
 from anonymise.tables.audit import AuditReport, audit_problem
 from anonymise.tables.heuristic import heuristic, repair
 from anonymise.tables.ledger import Ledger, build_problem
-from anonymise.tables.model import TableSet
+from anonymise.tables.model import Problem, TableSet, independent_parts
 from anonymise.tables.primary import PrimaryRules, primary_cells
 from anonymise.tables.result import ProtectionResult, protected_tables
 from anonymise.tables.secondary import (
@@ -26,8 +26,9 @@ from anonymise.tables.secondary import (
 )
 
 AUTO_MILP_CELLS = 5_000
-"""Largest table set "auto" protects with the MILP: above it the cutting-plane loop stops on its
-budget before the optimum and its repair costs minutes, while the heuristic takes seconds."""
+"""Largest independent part "auto" protects with the MILP: above it the cutting-plane loop stops
+on its budget before the optimum and its repair costs minutes, while the heuristic takes
+seconds."""
 UNFINISHED_REPAIR_ROUNDS = 20
 """Repair rounds granted to a MILP pattern whose cutting-plane budget ran out."""
 
@@ -63,10 +64,13 @@ def protect(
 
     ``method="milp"`` finds the cheapest safe pattern (compact model for small components,
     cutting planes otherwise, seeded and bounded by the heuristic); ``"heuristic"`` the greedy
-    line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. With a ``ledger``, earlier
-    releases' equations and values are part of the model, so differencing across releases is
-    prevented. ``max_suppressed_share`` rolls a hierarchical dimension up one level (and protects
-    again) while a table would lose more than that share of its cells.
+    line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. The set is first split into
+    independent parts (:func:`~anonymise.tables.model.independent_parts`: no equation joins their
+    unknowns), each solved on its own (``"auto"`` decides per part), and the whole pattern is
+    audited together. With a ``ledger``, earlier releases' equations and values are part of the
+    model, so differencing across releases is prevented. ``max_suppressed_share`` rolls a
+    hierarchical dimension up one level (and protects again) while a table would lose more than
+    that share of its cells.
 
     ``cost="value"`` (the default) weighs a suppression by the cell's value: on the benchmark
     sets (``benchmarks/tables.py``, 1,000 cells) it suppressed fewer cells than ``"unity"`` in
@@ -103,65 +107,45 @@ def protect(
         [table_set.cells["is_margin"].to_numpy(), np.zeros(n - table_set.n_cells, bool)]
     )
     w = costs(problem, margin, cost, total_weight)
-    if method == "auto":
-        method = "milp" if table_set.n_cells <= AUTO_MILP_CELLS else "heuristic"
-    heur = heuristic(problem, w, free, sup_fixed)
-    solver: dict = {
-        "heuristic": {
-            "cost": heur.cost,
-            "status": heur.status,
-            "seconds": round(heur.seconds, 3),
-            "rounds": heur.iterations,
-        }
-    }
-    candidates = [heur]
-    if method == "milp":
-        left = max(time_limit - (time.perf_counter() - t0), 1.0)
-        if compact_size(problem) <= COMPACT_LIMIT:
-            opt = solve_compact(problem, w, free, sup_fixed, time_limit=left)
-        else:
-            opt = solve_cuts(
-                problem,
-                w,
-                free,
-                sup_fixed,
-                seed_cuts=heur.cuts,
-                upper_bound=heur.cost,
-                time_limit=left,
-            )
-        solver["milp"] = {
-            "formulation": opt.method,
-            "cost": opt.cost,
-            "status": opt.status,
-            "seconds": round(opt.seconds, 3),
-            "iterations": opt.iterations,
-        }
-        candidates.append(opt)
-    elif method != "heuristic":
+    if method not in ("milp", "heuristic", "auto"):
         raise ValueError(f"unknown method {method!r}")
-    # every candidate is judged by the audit (and repaired if it falls short); the cheapest one
-    # that passes is kept — so the MILP's pattern never costs more than the heuristic's
-    final = []
-    for cand in candidates:
-        if cand.status not in (
-            "optimal",
-            "feasible",
-            "infeasible",
-            "repair_limit",
-            "time_limit",
-            "node_limit",
-            "iteration_limit",
-            "work_limit",
-        ):
-            continue  # no pattern at all
-        # an unfinished MILP pattern (budget reached) gets a short repair only: when that is not
-        # enough the heuristic's safe pattern is kept instead of a long repair (deterministic)
-        rounds = 100 if cand is heur or cand.status == "optimal" else UNFINISHED_REPAIR_ROUNDS
-        x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed, rounds)
-        final.append((not rep.ok, float(w[x & free].sum()), cand is heur, cand, x, rep, fixes))
-        solver[cand.method.split(":")[0]]["audit_ok"] = rep.ok
-    final.sort(key=lambda f: f[:3])
-    _, _, _, best, suppressed, report, repaired = final[0]
+    parts = independent_parts(problem, free, sup_fixed)
+    if len(parts) == 1 and parts[0].cells is None:
+        # one component: the whole problem as it is (the pattern of the undivided model)
+        best, suppressed, report, repaired, solver = _solve(
+            problem, w, free, sup_fixed, method, table_set.n_cells, time_limit
+        )
+        methods = [best]
+    else:
+        suppressed = sup_fixed.copy()
+        solver = {"components": len(parts), "solved": 0}
+        methods = []
+        repaired = []
+        for part in parts:
+            if not sup_fixed[part.cells].any():
+                continue  # nothing sensitive in it: every cell is published
+            sub, cells = part.problem, part.cells
+            # each part has its own safety net: a shared clock would cut the later parts short
+            # (and make their patterns depend on the machine's load)
+            best, x, _, fixes, info = _solve(
+                sub, w[cells], free[cells], sup_fixed[cells], method, len(cells), time_limit
+            )
+            suppressed[cells] = x
+            methods.append(best)
+            repaired += fixes
+            solver["solved"] += 1
+            for name, d in info.items():
+                agg = solver.setdefault(name, {"cost": 0.0, "seconds": 0.0, "status": {}})
+                agg["cost"] += d["cost"]
+                agg["seconds"] = round(agg["seconds"] + d["seconds"], 3)
+                agg["status"][d["status"]] = agg["status"].get(d["status"], 0) + 1
+                agg["audit_ok"] = agg.get("audit_ok", True) and d.get("audit_ok", False)
+        # the independent audit of the whole pattern (the components' audits decompose it exactly;
+        # this is the check that does not rely on that)
+        report = audit_problem(problem, suppressed)
+        if not report.ok:
+            suppressed, report, fixes = _finalise(problem, suppressed, w, free, sup_fixed)
+            repaired += fixes
     for i in np.flatnonzero(suppressed & ~sup_fixed):
         reasons[i] = "secondary"
     if max_suppressed_share is not None:
@@ -189,8 +173,8 @@ def protect(
             "release_id": release_id,
             "with_ledger": ledger is not None,
         },
-        "method": best.method,
-        "status": _status(best, method, report, repaired),
+        "method": "+".join(sorted({m.method for m in methods})) or "none",
+        "status": _status(methods, method, report, repaired),
         "cost": float(w[suppressed & free].sum()),
         "cells": table_set.n_cells,
         "primary": int(sum(r is not None and r.startswith("primary") for r in reasons)),
@@ -211,15 +195,99 @@ def protect(
     )
 
 
-def _status(best, method: str, report: AuditReport, repaired: list[str]) -> str:
-    status = best.status
-    if best.method == "heuristic" and method == "milp":
-        status = f"{status}; heuristic pattern kept (the MILP's was not better or not proven)"
+def _status(methods: list, method: str, report: AuditReport, repaired: list[str]) -> str:
+    if len(methods) == 1:
+        best = methods[0]
+        status = best.status
+        if best.method == "heuristic" and method == "milp":
+            status = f"{status}; heuristic pattern kept (the MILP's was not better or not proven)"
+    else:  # one count per status over the components that needed a pattern
+        counts: dict[str, int] = {}
+        for m in methods:
+            counts[m.status] = counts.get(m.status, 0) + 1
+        status = ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items()))
+        status = f"{len(methods)} components: {status}" if methods else "nothing to protect"
     if repaired:
         status += "; " + "; ".join(repaired)
-    if not report.ok and best.status != "infeasible":
+    if not report.ok and not any(m.status == "infeasible" for m in methods):
         status = f"UNSAFE: audit failed ({status})"
     return status
+
+
+def _solve(
+    problem: Problem,
+    w: np.ndarray,
+    free: np.ndarray,
+    sup_fixed: np.ndarray,
+    method: str,
+    n_cells: int,
+    time_limit: float,
+):
+    """Heuristic and (for ``milp``, or ``auto`` up to :data:`AUTO_MILP_CELLS` cells) the MILP on
+    one problem; each candidate is audited and repaired, the cheapest safe one kept.
+
+    Returns the kept candidate, its final pattern, audit report, repair notes and solver record.
+    """
+    if method == "auto":
+        method = "milp" if n_cells <= AUTO_MILP_CELLS else "heuristic"
+    heur = heuristic(problem, w, free, sup_fixed)
+    solver: dict = {
+        "heuristic": {
+            "cost": heur.cost,
+            "status": heur.status,
+            "seconds": round(heur.seconds, 3),
+            "rounds": heur.iterations,
+        }
+    }
+    candidates = [heur]
+    if method == "milp" and free.any():  # a part with no free cell has one pattern: its own
+        # the safety net counts from the MILP's own start: the heuristic's time before it grows
+        # with the machine's load, and a net it shortened stopped the MILP on the clock
+        left = max(time_limit, 1.0)
+        if compact_size(problem) <= COMPACT_LIMIT:
+            opt = solve_compact(problem, w, free, sup_fixed, time_limit=left)
+        else:
+            opt = solve_cuts(
+                problem,
+                w,
+                free,
+                sup_fixed,
+                seed_cuts=heur.cuts,
+                upper_bound=heur.cost,
+                time_limit=left,
+            )
+        solver["milp"] = {
+            "formulation": opt.method,
+            "cost": opt.cost,
+            "status": opt.status,
+            "seconds": round(opt.seconds, 3),
+            "iterations": opt.iterations,
+        }
+        candidates.append(opt)
+    # every candidate is judged by the audit (and repaired if it falls short); the cheapest one
+    # that passes is kept — so the MILP's pattern never costs more than the heuristic's
+    final = []
+    for cand in candidates:
+        if cand.status not in (
+            "optimal",
+            "feasible",
+            "infeasible",
+            "repair_limit",
+            "time_limit",
+            "node_limit",
+            "iteration_limit",
+            "work_limit",
+        ):
+            continue  # no pattern at all
+        # an unfinished MILP pattern (budget reached) gets a short repair only: when that is not
+        # enough the heuristic's safe pattern is kept instead of a long repair (deterministic)
+        rounds = 100 if cand is heur or cand.status == "optimal" else UNFINISHED_REPAIR_ROUNDS
+        x, rep, fixes = _finalise(problem, cand.suppressed, w, free, sup_fixed, rounds)
+        final.append((not rep.ok, float(w[x & free].sum()), cand is heur, cand, x, rep, fixes))
+        solver[cand.method.split(":")[0]]["audit_ok"] = rep.ok
+    final.sort(key=lambda f: f[:3])
+    _, _, _, best, suppressed, report, repaired = final[0]
+    return best, suppressed, report, repaired, solver
 
 
 def _finalise(
