@@ -115,6 +115,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 processing_register=[dict(e) for e in settings.register],
                 organisations=list(settings.organisations),
                 threshold=settings.threshold,
+                steward_db=str(settings.paths.staging_db),
             ),
             "landing": LandingFolder(
                 path=str(settings.paths.landing), organisations=list(settings.organisations)

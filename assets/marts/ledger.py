@@ -180,6 +180,19 @@ class DuckDBLedger:
             return pl.DataFrame(schema=schema)
         return df.cast(schema)
 
+    def release_rows(self, release_id: str) -> pl.DataFrame:
+        """One recorded release's cells as analysts saw them (:func:`published_rows`: the
+        published value, NULL when suppressed); empty when the release is not recorded."""
+        if not self.database.exists():
+            return pl.DataFrame(schema=RESEARCH_LEDGER_SCHEMA)
+        with self._connect() as con:
+            cells = con.execute(
+                f"select * from {self.schema}.cells where release_id = ?", [release_id]
+            ).pl()
+        if cells.height == 0:
+            return pl.DataFrame(schema=RESEARCH_LEDGER_SCHEMA)
+        return published_rows(cells.cast(CELL_SCHEMA))
+
     def published(self, before_release: str | None = None) -> pl.DataFrame:
         """Cells of every release recorded before ``before_release`` (all when ``None``)."""
         return self._before("cells", CELL_SCHEMA, before_release)

@@ -39,6 +39,7 @@ class ReportSettings(dg.ConfigurableResource):
     processing_register: list[dict[str, str]] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
     threshold: int  # [tables] threshold (its default lives in pipelines.settings)
+    steward_db: str = ""  # the steward's database: the previous edition's cells (its ledger)
 
     def build(self) -> ReportBuild:
         """Build the report of the newest release."""
@@ -48,6 +49,7 @@ class ReportSettings(dg.ConfigurableResource):
             register=self.processing_register,
             organisations=self.organisations,
             threshold=self.threshold,
+            steward_db=self.steward_db or None,
         )
 
     def html_path(self) -> Path:
@@ -63,7 +65,12 @@ class ReportSettings(dg.ConfigurableResource):
         if not Path(self.research_db).exists():
             return CheckOutcome(False, f"No research database at {self.research_db}.")
         try:
-            return check_report_file(self.html_path(), self.research_db, threshold=self.threshold)
+            return check_report_file(
+                self.html_path(),
+                self.research_db,
+                threshold=self.threshold,
+                steward_db=self.steward_db or None,
+            )
         except ReportError as exc:
             return CheckOutcome(False, f"The report cannot be verified: {exc}")
 

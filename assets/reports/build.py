@@ -64,6 +64,7 @@ def build_report(
     register: Sequence[Mapping[str, str]] = (),
     organisations: Sequence[str] = (),
     threshold: int | None = None,
+    steward_db: Path | str | None = None,
 ) -> ReportBuild:
     """Write the HTML and PDF report of the newest release in ``research_db``.
 
@@ -80,7 +81,11 @@ def build_report(
 
     t0 = time.perf_counter()
     content = read_report_content(
-        research_db, register=register, organisations=organisations, threshold=threshold
+        research_db,
+        register=register,
+        organisations=organisations,
+        threshold=threshold,
+        steward_db=steward_db,
     )
     step("read", t0)
     if content.n_mismatches:

@@ -42,6 +42,7 @@ from assets.marts.aggregates import (
     OUTCOMES,
     UNKNOWN,
 )
+from assets.marts.ledger import POPULATION_LEDGER, DuckDBLedger
 from assets.reports import labels as lb
 
 HIGH_LEVELS = ("4", "5")
@@ -576,13 +577,39 @@ def previous_release(con: duckdb.DuckDBPyConnection, meta: ReleaseMeta) -> Relea
     return None if row is None else _meta(row)
 
 
-def read_ledger(con: duckdb.DuckDBPyConnection, release_id: str) -> Ledger:
-    """The release's rows of ``release_ledger`` (suppressed rows must carry no value)."""
-    rows = con.execute(
-        "select table_name, cell_key, coordinates, value, is_suppressed "
-        "from release_ledger where release_id = ?",
-        [release_id],
-    ).fetchall()
+def previous_edition(
+    con: duckdb.DuckDBPyConnection, meta: ReleaseMeta, steward_db: Path | str | None
+) -> tuple[ReleaseMeta, Ledger] | None:
+    """The previous edition and its published cells, or ``None`` for a first edition.
+
+    ``research.duckdb`` keeps only the current release's cells (issue 14): the previous
+    edition's published cells come from the steward's population ledger in ``steward_db``
+    (what analysts saw then: suppressed cells without a value); a research database that still
+    lists them is read as it is."""
+    before = previous_release(con, meta)
+    if before is None:
+        return None
+    rows = None
+    if steward_db is not None:
+        found = DuckDBLedger(steward_db, schema=POPULATION_LEDGER).release_rows(before.release_id)
+        if found.height:
+            rows = found.select(
+                "table_name", "cell_key", "coordinates", "value", "is_suppressed"
+            ).rows()
+    return before, read_ledger(con, before.release_id, rows=rows)
+
+
+def read_ledger(
+    con: duckdb.DuckDBPyConnection, release_id: str, *, rows: list[tuple] | None = None
+) -> Ledger:
+    """The release's rows of ``release_ledger`` (or ``rows`` in that shape, e.g. from the
+    steward's ledger); suppressed rows must carry no value."""
+    if rows is None:
+        rows = con.execute(
+            "select table_name, cell_key, coordinates, value, is_suppressed "
+            "from release_ledger where release_id = ?",
+            [release_id],
+        ).fetchall()
     if not rows:
         raise ReportError(f"release {release_id}: release_ledger lists no cells")
     cells = []
@@ -1365,8 +1392,10 @@ def read_report_content(
     organisations: Sequence[str] = (),
     threshold: int | None = None,
     verify_marts: bool = True,
+    steward_db: Path | str | None = None,
 ) -> ReportContent:
-    """Read the newest release of ``research_db`` (opened read-only) into report content.
+    """Read the newest release of ``research_db`` (opened read-only) into report content;
+    ``steward_db`` holds the population ledger with the previous edition's cells.
 
     ``threshold`` is only a fallback for releases whose parameters do not record theirs. With
     ``verify_marts`` the protected mart tables are compared with the ledger and disagreements
@@ -1375,8 +1404,7 @@ def read_report_content(
     with _connect(research_db) as con:
         meta = newest_release(con)
         ledger = read_ledger(con, meta.release_id)
-        before = previous_release(con, meta)
-        previous = None if before is None else (before, read_ledger(con, before.release_id))
+        previous = previous_edition(con, meta, steward_db)
         problems, n = compare_marts(con, ledger) if verify_marts else ([], 0)
     content = build_content(
         meta,

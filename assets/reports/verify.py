@@ -45,7 +45,7 @@ from assets.reports.content import (
     change_figure,
     figure_from_source,
     newest_release,
-    previous_release,
+    previous_edition,
     read_ledger,
     release_params,
     share_from_cells,
@@ -472,7 +472,11 @@ def check_report_html(
 
 
 def check_report_file(
-    html_path: Path | str, research_db: Path | str, *, threshold: int | None = None
+    html_path: Path | str,
+    research_db: Path | str,
+    *,
+    threshold: int | None = None,
+    steward_db: Path | str | None = None,
 ) -> CheckOutcome:
     """Re-read a written report and verify it against the newest release of ``research_db``.
 
@@ -484,8 +488,7 @@ def check_report_file(
     with duckdb.connect(str(research_db), read_only=True) as con:
         meta = newest_release(con)
         ledger = read_ledger(con, meta.release_id)
-        before = previous_release(con, meta)
-        previous = None if before is None else (before, read_ledger(con, before.release_id))
+        previous = previous_edition(con, meta, steward_db)
         row = con.execute(
             "select key_id from meta_release where release_id = ?", [meta.release_id]
         ).fetchone()

@@ -360,6 +360,12 @@ def test_steward_ledger_accumulates_and_the_file_holds_this_release(tmp_path):
     true = steward.published().filter(pl.col("suppressed"), pl.col("release_id") == "r2")
     assert n_sup == true.height > 0
     assert true["value"].null_count() == 0
+    # the previous edition as analysts saw it comes from the steward's ledger (the report's
+    # "change since the previous edition"): r1's published cells, no value where suppressed
+    seen = steward.release_rows("r1")
+    assert seen.height == n_r1
+    assert seen.filter(pl.col("is_suppressed"))["value"].null_count() == seen["is_suppressed"].sum()
+    assert steward.release_rows("never").height == 0
     con.close()
     with pytest.raises(ValueError, match="already"):
         build(target, "r2", frames=frames, previous=target)
