@@ -107,10 +107,9 @@ def build_problem(
     changed. Δ = 0 (the same population) makes the two cells one number.
 
     With ``change_dims`` the *difference* of a cell whose key names one of those dimensions (a
-    sensitive value: level, outcome) is itself a count that must not be small: a change of 1 to
-    ``threshold``−1 persons gets protection levels on its difference variable, so an attacker
-    comparing releases cannot tell whether anyone entered or left that cell (the erased person's
-    level). A current sensitive cell that an earlier release published is protected relative to
+    sensitive value: level, outcome) is protected when it is small (1 to ``threshold``−1
+    persons): its interval must hold 0 as well as the true change, so an attacker comparing
+    releases cannot tell whether anyone entered or left that cell (the erased person's level). A current sensitive cell that an earlier release published is protected relative to
     what that release made public: its levels are capped at ``[p − Δ, p + Δ]`` (p the earlier
     published value).
 
@@ -209,20 +208,17 @@ def build_problem(
                 s_upl = s_lpl = 0.0
                 settled = ext.fixed[pa[j]] == 0 and ext.fixed[i] == 0
                 if k in sensitive and t > 0 and 1 <= abs(d) < t and not settled:
-                    # the change is a small count: it must stay unsure whether it is 0 or
-                    # reaches min(threshold, Δ) — whether anyone changed here at all — as far
+                    # a small change: the attacker must not be able to tell whether anyone
+                    # entered or left here at all (its interval holds 0 as well as d), as far
                     # as earlier publications leave that open
-                    reach = min(t, bound)
                     lo_s, hi_s = -bound, bound
                     if ext.fixed[pa[j]] == 0:
                         lo_s = max(lo_s, prior_lo.get(i, -np.inf) - ext.values[pa[j]])
                         hi_s = min(hi_s, prior_hi.get(i, np.inf) - ext.values[pa[j]])
                     if d < 0:
                         s_upl = max(0.0, min(0.0, hi_s) - d)
-                        s_lpl = max(0.0, d - max(-reach, lo_s))
                     else:
                         s_lpl = max(0.0, d - max(0.0, lo_s))
-                        s_upl = max(0.0, min(reach, hi_s) - d)
                 s = ext.add(
                     f"{ra}->{rb}::{k}",
                     value=d,
