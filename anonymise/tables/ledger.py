@@ -109,8 +109,9 @@ def build_problem(
     With ``change_dims`` the *difference* of a cell whose key names one of those dimensions (a
     sensitive value: level, outcome) is protected when it is small (1 to ``threshold``−1
     persons): its interval must hold 0 as well as the true change, so an attacker comparing
-    releases cannot tell whether anyone entered or left that cell (the erased person's level). A current sensitive cell that an earlier release published is protected relative to
-    what that release made public: its levels are capped at ``[p − Δ, p + Δ]`` (p the earlier
+    releases cannot tell whether anyone entered or left that cell (the erased person's level).
+    A current sensitive cell that an earlier release published is protected relative to what
+    that release made public: its levels are capped at ``[p − Δ, p + Δ]`` (p the earlier
     published value).
 
     Returns the problem and notes. Difference variables are ``auxiliary``: never published, never
@@ -139,6 +140,9 @@ def build_problem(
     old = ledger.published(before_release=release_id) if ledger is not None else None
     if old is not None and old.height:
         ext = _Extension(keys, values, measures, tables, contributors, upl, lpl, lower, upper)
+        # the a-priori bound of an earlier cell: its measure's grand total in any release
+        for m, top in old.group_by("measure").agg(pl.col("value").max()).iter_rows():
+            ext.grand[m] = max(ext.grand.get(m, 0.0), float(top))
         ext.fixed, ext.auxiliary = [-1] * n_cur, [False] * n_cur
         releases = old["release_id"].unique(maintain_order=True).to_list()
         # the variables of every earlier release (published: known; suppressed: unknown, with
@@ -296,9 +300,9 @@ class _Extension:
         self.upper = list(map(float, upper))
         self.fixed: list[int] = []
         self.auxiliary: list[bool] = []
-        self._grand: dict[str, float] = {}
+        self.grand: dict[str, float] = {}
         for m, u in zip(self.measures, self.upper, strict=True):
-            self._grand[m] = max(self._grand.get(m, 0.0), u)
+            self.grand[m] = max(self.grand.get(m, 0.0), u)
 
     def add(
         self,
@@ -322,7 +326,7 @@ class _Extension:
         self.contributors.append(int(contributors or 0))
         self.upl.append(float(upl or 0.0))
         self.lpl.append(float(lpl or 0.0))
-        grand = max(self._grand.get(measure, 0.0), float(value))
+        grand = max(self.grand.get(measure, 0.0), float(value))
         self.lower.append(0.0 if lower is None else float(lower))
         self.upper.append(grand if upper is None else float(upper))
         self.fixed.append(int(fixed))
