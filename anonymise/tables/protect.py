@@ -47,6 +47,23 @@ def _primaries(table_set: TableSet, rules: PrimaryRules):
     return upl, lpl, reasons
 
 
+def _problem(
+    table_set: TableSet, rules: PrimaryRules, ledger: Ledger | None, release_id: str | None
+):
+    """The primary cells and the (ledger-linked) problem of a table set, with the reasons."""
+    upl, lpl, reasons = _primaries(table_set, rules)
+    problem, notes = build_problem(
+        table_set,
+        upl,
+        lpl,
+        ledger=ledger,
+        release_id=release_id,
+        threshold=rules.threshold,
+        change_dims=rules.group_dims,
+    )
+    return problem, notes, reasons
+
+
 def protect(
     table_set: TableSet,
     *,
@@ -86,16 +103,7 @@ def protect(
     """
     rules = rules or PrimaryRules()
     t0 = time.perf_counter()
-    upl, lpl, reasons = _primaries(table_set, rules)
-    problem, notes = build_problem(
-        table_set,
-        upl,
-        lpl,
-        ledger=ledger,
-        release_id=release_id,
-        threshold=rules.threshold,
-        change_dims=rules.group_dims,
-    )
+    problem, notes, reasons = _problem(table_set, rules, ledger, release_id)
     n = len(problem.keys)
     reasons = reasons + [None] * (n - len(reasons))
     sup_fixed = problem.primary | (problem.fixed == 1)
@@ -381,16 +389,7 @@ def audit(
     (False, (3.0, 3.0))
     """
     rules = rules or PrimaryRules()
-    upl, lpl, _ = _primaries(table_set, rules)
-    problem, _ = build_problem(
-        table_set,
-        upl,
-        lpl,
-        ledger=ledger,
-        release_id=release_id,
-        threshold=rules.threshold,
-        change_dims=rules.group_dims,
-    )
+    problem, _, _ = _problem(table_set, rules, ledger, release_id)
     mask = np.zeros(len(problem.keys), dtype=bool)
     if isinstance(suppressed, np.ndarray) and suppressed.dtype == bool:
         mask[: len(suppressed)] = suppressed
