@@ -6,6 +6,7 @@ Load it in the UI with ``dagster dev -m pipelines.definitions -h 127.0.0.1`` (or
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -114,7 +115,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 reports_dir=str(settings.paths.data_dir / "reports"),
                 processing_register=[dict(e) for e in settings.register],
                 organisations=list(settings.organisations),
-                threshold=settings.threshold,
+                threshold=settings.tables.threshold,
                 steward_db=str(settings.paths.staging_db),
             ),
             "landing": LandingFolder(
@@ -128,7 +129,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 candidate_dir=str(settings.paths.data_dir / "release_candidate"),
                 research_db=str(settings.paths.research_db),
                 anonymisation=settings.anonymisation,
-                threshold=settings.threshold,
+                tables=dataclasses.asdict(settings.tables),
             ),
             "governance": GovernanceConfig(
                 requests_file=str(settings.governance.requests_file),

@@ -175,7 +175,7 @@ def release_rules(settings: Settings) -> tuple[OutputRules, str | None]:
     Without a release the deployment's threshold and the DwB defaults apply."""
     oc = settings.output_check
     base = OutputRules(
-        threshold=settings.threshold, dof=oc.dof, zeros_disclosive=oc.zeros_disclosive
+        threshold=settings.tables.threshold, dof=oc.dof, zeros_disclosive=oc.zeros_disclosive
     )
     db = settings.paths.research_db
     if not db.exists():

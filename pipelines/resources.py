@@ -298,7 +298,8 @@ class PseudonymKey(dg.ConfigurableResource):
     key_file: str
 
     def load(self) -> bytes:
-        """The key bytes. Hand them to ``anonymise.pseudonym`` only; never log or store them."""
+        """The key bytes. Hand them to ``anonymise.pseudonym`` (or derive the cell-key secret
+        from them) only; never log or store them."""
         return load_key(Path(self.key_file))
 
     def key_id(self) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from assets.marts.protection import TableSettings
 from assets.staging.schema import ORGANISATIONS
 from pipelines.keys import KEY_ENV, key_from_environment  # noqa: F401  (the CLI imports them here)
 
@@ -97,7 +98,7 @@ class Settings:
     synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
     organisations: tuple[str, ...] = ORGANISATIONS  # [organisations] enabled
     anonymisation: dict[str, object] = field(default_factory=dict)  # [anonymisation] as written
-    threshold: int = 10  # [tables] threshold: minimum persons per published cell
+    tables: TableSettings = field(default_factory=TableSettings)  # [tables]: table protection
     register: tuple[dict[str, str], ...] = ()  # [[register]]: the processing register
     output_check: OutputCheckSettings = field(default_factory=OutputCheckSettings)
     automation: AutomationSettings = field(default_factory=AutomationSettings)
@@ -175,8 +176,8 @@ def _build(raw: Mapping[str, Any], path: Path) -> Settings:
         optional["project"] = raw["project"]["name"]
     if "enabled" in raw.get("organisations", {}):
         optional["organisations"] = tuple(raw["organisations"]["enabled"])
-    if "threshold" in raw.get("tables", {}):
-        optional["threshold"] = raw["tables"]["threshold"]
+    if "tables" in raw:
+        optional["tables"] = TableSettings.from_mapping(raw["tables"])
     settings = Settings(
         source=path,
         paths=Paths(**{k: resolve(v) for k, v in raw["paths"].items()}),
@@ -303,7 +304,7 @@ def _schema() -> dict[str, dict[str, tuple[str, Callable[[object], bool]]]]:
     """Section -> key -> (what it expects, test), derived from the dataclasses above."""
     from assets.anonymised.config import AnonymisationConfig
 
-    settings = _fields(Settings, only=("project", "organisations", "threshold"))
+    settings = _fields(Settings, only=("project", "organisations"))
     return {
         "project": {"name": settings["project"]},
         "paths": {f.name: _TEXT_OR_PATH for f in fields(Paths)},
@@ -314,7 +315,7 @@ def _schema() -> dict[str, dict[str, tuple[str, Callable[[object], bool]]]]:
             **_fields(GovernanceSettings, only=("today",)),
         },
         "retention": {},  # organisation -> {end reason -> term}: see _retention_problems
-        "tables": {"threshold": settings["threshold"]},
+        "tables": _fields(TableSettings),
         "automation": _fields(AutomationSettings),
         "output_check": _fields(OutputCheckSettings),
         "anonymisation": _fields(AnonymisationConfig),
@@ -422,6 +423,8 @@ def _read(path: Path) -> tuple[dict[str, Any], list[SettingsProblem]]:
                     )
         if section == "anonymisation":
             _anonymisation_problems(body, expected, problem)
+        if section == "tables":
+            _tables_problems(body, expected, problem)
     for section, keys in REQUIRED.items():
         if section not in raw:
             problem(section, None, f"missing section: it must set {list(keys)}.")
@@ -502,6 +505,29 @@ def _anonymisation_problems(
         AnonymisationConfig.from_mapping(body)
     except (ValueError, TypeError) as exc:
         problem("anonymisation", None, str(exc))
+
+
+def _tables_problems(
+    body: Mapping[str, Any],
+    expected: Mapping[str, tuple[str, Callable[[object], bool]]],
+    problem: _Report,
+) -> None:
+    """[tables] through :meth:`TableSettings.from_mapping`: each well-typed key alone, then
+    the whole section (linked tables protected alike, a feasible perturbation table)."""
+    typed = {k: v for k, v in body.items() if k in expected and expected[k][1](v)}
+    failed = False
+    for key, value in typed.items():
+        try:
+            TableSettings.from_mapping({key: value})
+        except (ValueError, TypeError) as exc:
+            problem("tables", key, str(exc))
+            failed = True
+    if failed or len(typed) < len(body):
+        return
+    try:
+        TableSettings.from_mapping(body)
+    except (ValueError, TypeError) as exc:
+        problem("tables", None, str(exc))
 
 
 def config_check(path: Path | None = None) -> int:

@@ -90,10 +90,11 @@ def settings_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return replace(settings, paths=replace(settings.paths, key_file=tmp_path / "no.key"))
 
 
-@pytest.fixture(scope="session")
-def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """One small synthetic release (1,200 people, every asset materialised), shared read-only by
-    the report, notebook and output-checker tests. Do not modify its files: build your own."""
+def materialise_release(
+    folder: Path, *, people: int = 1200, seed: int = 11, **changes: object
+) -> Settings:
+    """Generate ``people`` synthetic participants into ``folder`` and materialise every asset
+    with the repository's settings (``changes`` replaced, e.g. ``tables=``); returns them."""
     import os
 
     import dagster as dg
@@ -101,23 +102,31 @@ def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from pipelines.definitions import ALL_JOB, build_definitions
     from synthetic import generate
 
-    tmp = tmp_path_factory.mktemp("demo_release")
     old = os.environ.get("BRUGSTAT_PSEUDONYM_KEY")
     os.environ["BRUGSTAT_PSEUDONYM_KEY"] = "3c" * 32
     try:
-        settings = load_settings().with_data_dir(tmp / "data")
-        settings = replace(settings, paths=replace(settings.paths, key_file=tmp / "no.key"))
-        generate(settings.paths.landing, people=1200, seed=11, today=settings.synthetic.today)
+        settings = load_settings().with_data_dir(folder / "data")
+        settings = replace(
+            settings, paths=replace(settings.paths, key_file=folder / "no.key"), **changes
+        )
+        generate(settings.paths.landing, people=people, seed=seed, today=settings.synthetic.today)
         with dg.instance_for_test() as instance:
             result = (
                 build_definitions(settings)
                 .resolve_job_def(ALL_JOB)
                 .execute_in_process(instance=instance, raise_on_error=False)
             )
-        assert result.success, "the demo release for the tests did not build"
+        assert result.success, "the release for the tests did not build"
     finally:
         if old is None:
             os.environ.pop("BRUGSTAT_PSEUDONYM_KEY", None)
         else:
             os.environ["BRUGSTAT_PSEUDONYM_KEY"] = old
     return settings
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One small synthetic release (1,200 people, every asset materialised), shared read-only by
+    the report, notebook and output-checker tests. Do not modify its files: build your own."""
+    return materialise_release(tmp_path_factory.mktemp("demo_release"))

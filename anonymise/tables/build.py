@@ -28,7 +28,9 @@ def _dimensions(
     return tuple(out)
 
 
-def _explode(lf: pl.LazyFrame, dims: tuple[Dimension, ...]) -> pl.LazyFrame:
+def explode_ancestors(lf: pl.LazyFrame, dims: Sequence[Dimension]) -> pl.LazyFrame:
+    """One row per row and combination of its codes' ancestors (the code itself included):
+    grouping the result by the dimensions counts every margin and hierarchy level."""
     for d in dims:
         anc = {c: list(d.ancestors(c)) for c in d.codes}
         lf = lf.with_columns(
@@ -89,13 +91,13 @@ def frequency_table(
         # Additive (no person in two leaf cells): a margin counts the persons of its leaves,
         # so the leaf counts are summed up the hierarchies instead of exploding every row.
         counted = (
-            _explode(leaves.lazy(), dimensions)
+            explode_ancestors(leaves.lazy(), dimensions)
             .group_by(names)
             .agg(pl.col("contributors").sum().cast(pl.Int64))
         )
     else:
         counted = (
-            _explode(df.lazy(), dimensions)
+            explode_ancestors(df.lazy(), dimensions)
             .group_by(names)
             .agg(count.cast(pl.Int64).alias("contributors"))
         )
@@ -144,7 +146,9 @@ def magnitude_table(
     if not person_column:
         base = base.with_columns(pl.int_range(pl.len()).alias(unit))
     per_unit = (
-        _explode(base, dimensions).group_by([*names, unit]).agg(pl.col(value).sum().alias("x"))
+        explode_ancestors(base, dimensions)
+        .group_by([*names, unit])
+        .agg(pl.col(value).sum().alias("x"))
     )
     cells = (
         per_unit.group_by(names)

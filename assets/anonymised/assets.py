@@ -20,13 +20,14 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from anonymise.tables.cellkey import derive_secret
 from assets.anonymised.config import AnonymisationConfig
 from assets.anonymised.release import DETAIL_IDS, PUBLISHED, anonymise_release, bridge_scores_sql
 from assets.anonymised.resource import ReleaseConfig
 from assets.staging import schema
 from pipelines.checks import check_result
 from pipelines.metadata import StepTimer, markdown_table
-from pipelines.resources import StagingDatabase
+from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.privacy import check_no_direct_identifiers
 from quality.suites.marts import expect_k_anonymous_classes
@@ -152,11 +153,16 @@ def scan_parquet_identifiers(path: Path, table: str) -> CheckOutcome:
     ],
 )
 def anonymised_tables(
-    context: dg.AssetExecutionContext, staging_db: StagingDatabase, release: ReleaseConfig
+    context: dg.AssetExecutionContext,
+    staging_db: StagingDatabase,
+    release: ReleaseConfig,
+    pseudonym_key: PseudonymKey,
 ):
     """Anonymise the pseudonymised layer into the release candidate."""
     timer = StepTimer()
     config = release.config()
+    # record keys for the cell key method: from the project key, the same in every release
+    secret = derive_secret(pseudonym_key.load()) if release.table_settings().uses_cell_key else None
     tables = {
         e: staging_db.read("pseudonymised", e) for e in schema.ENTITIES if e != "bridge_scores"
     }
@@ -183,6 +189,7 @@ def anonymised_tables(
         release_seed=secrets.randbits(62),
         exclude_person_pseudonyms=excluded,
         scored_episodes=scored,
+        cell_key_secret=secret,
     )
     del tables
     timer.lap("anonymise")

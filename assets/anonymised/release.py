@@ -50,6 +50,7 @@ from anonymise.banding import band, month_bucket, months_between
 from anonymise.linkage import WITHHELD, coarsen_small_classes, protect_known_values
 from anonymise.recode import local_recode, recoding_figures
 from anonymise.risk import risk_from_sizes
+from anonymise.tables.cellkey import record_keys
 from assets.anonymised.config import TABLE_AREA_LEVELS, AnonymisationConfig
 from assets.anonymised.generalisation import area_levels, build_hierarchies
 from assets.anonymised.record import (
@@ -80,6 +81,10 @@ DETAIL_IDS: dict[str, str] = {
 
 PUBLISHED: tuple[str, ...] = ("persons", *DETAIL_IDS)
 """Published microdata entities (``bridge_scores`` is derived in DuckDB from the keys)."""
+
+
+RECORD_KEY = "record_key"
+"""Column of the steward's population frame with each person's cell-key record key."""
 
 
 @dataclass(frozen=True)
@@ -232,11 +237,15 @@ def anonymise_release(
     release_seed: int,
     exclude_person_pseudonyms: Iterable[str] | pl.Series | None = None,
     scored_episodes: pl.Series | None = None,
+    cell_key_secret: bytes | None = None,
 ) -> AnonymisedRelease:
     """The pseudonymised tables (entity -> frame) -> one release (module docstring).
 
     ``scored_episodes``: the episode pseudonyms that have Bridge scores (the pipeline lists them
-    in DuckDB); by default those of ``tables["bridge_scores"]``. Raises
+    in DuckDB); by default those of ``tables["bridge_scores"]``. ``cell_key_secret``: when a
+    published table is protected by the cell key method, the project's cell-key secret
+    (:func:`anonymise.tables.cellkey.derive_secret`); the steward's population frame then carries
+    each person's record key, the same in every release. Raises
     :class:`anonymise.NoSolutionError` when no generalisation satisfies the models within the
     suppression limit.
     """
@@ -406,6 +415,8 @@ def anonymise_release(
     area_of_pc4 = {r[0]: r[level] for r in area_h.rows}
     pop = population_coordinates(persons, items, area_of_pc4=area_of_pc4)
     pop = pop.with_columns(random_ids(pop[PERSON], "unit_id", rng))
+    if cell_key_secret is not None:
+        pop = pop.with_columns(record_keys(pop[PERSON], cell_key_secret).alias(RECORD_KEY))
     latest = pop.select(EPISODE, "unit_id")
     traj = traj_keys.join(latest, on=EPISODE, how="left")
     goals_src = table("goals")

@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from assets.anonymised.config import AnonymisationConfig
+from assets.marts.protection import TableSettings
 
 SPILL_DIR = ".duckdb_spill"
 """Folder inside the candidate where DuckDB may spill while the candidate is built."""
@@ -23,11 +24,16 @@ class ReleaseConfig(dg.ConfigurableResource):
     candidate_dir: str
     research_db: str
     anonymisation: dict[str, Any]
-    threshold: int  # minimum persons per published cell: [tables] threshold (default in settings)
+    tables: dict[str, Any]  # brugstat.toml's [tables]: threshold and table protection
 
     def config(self) -> AnonymisationConfig:
         """The typed anonymisation settings (defaults overlaid with brugstat.toml)."""
         return AnonymisationConfig.from_mapping(self.anonymisation)
+
+    def table_settings(self) -> TableSettings:
+        """The typed table-protection settings (``[tables]``: threshold, protection per table,
+        the cell key method's perturbation table)."""
+        return TableSettings.from_mapping(self.tables)
 
     def candidate(self) -> Path:
         """The folder holding the current release candidate (anonymised frames, Parquet)."""

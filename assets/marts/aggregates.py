@@ -18,10 +18,11 @@ secondary suppression audited by the attacker's LPs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from anonymise.tables import (
@@ -34,17 +35,25 @@ from anonymise.tables import (
     frequency_table,
     protect,
 )
+from anonymise.tables.cellkey import PTable, additive_margins, table_cell_keys
+from assets.anonymised.release import RECORD_KEY
+from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA, DuckDBLedger, published_rows
+from assets.marts.protection import (
+    AGGREGATE_TABLES,
+    BRIDGE_LEVELS,
+    BRIDGE_PROGRESS,
+    GOALS_REACHED,
+    INTAKE,
+    LATEST,
+    LINKED_MARTS,
+    OUTCOMES,
+    Protection,
+    TableSettings,
+)
 from assets.staging.schema import UNKNOWN
 
 LEVELS = ("1", "2", "3", "4", "5")
 
-BRIDGE_LEVELS = "mart_bridge_levels_by_area_period"
-BRIDGE_PROGRESS = "mart_bridge_progress"
-GOALS_REACHED = "mart_goals_reached_by_domain"
-OUTCOMES = "mart_outcomes_by_organisation_programme"
-AGGREGATE_TABLES = (BRIDGE_LEVELS, BRIDGE_PROGRESS, GOALS_REACHED, OUTCOMES)
-INTAKE, LATEST = "intake", "latest"
-"""The two measurements of :data:`BRIDGE_PROGRESS` (first and last of the trajectory)."""
 BRIDGE_DIMS = ("area", "intake_year")
 """The person's coordinates in the Bridge level tables (besides the level)."""
 
@@ -58,7 +67,7 @@ class AggregateConfig:
     ``threshold`` is ignored).
     """
 
-    threshold: int = 10
+    threshold: int = TableSettings.threshold
     area_level: Literal["gemeente", "wijk"] = "wijk"
     """``wijk``: the area one level below the gemeente (wijk or stadsdeel, whatever the
     population's area codes are), with the gemeente as its total; ``gemeente``: gemeenten only."""
@@ -72,6 +81,33 @@ class AggregateConfig:
     # level / with one outcome); lines over areas, years, organisations or programmes are nested
     # structure (a programme belongs to one organisation) and would suppress large, harmless cells.
     group_dims: tuple[str, ...] = ("level", "intake_level", "goal_reached", "end_reason")
+    protection: Mapping[str, Protection] = field(default_factory=dict)
+    """Mart table → protection; a table not named is protected by suppression."""
+    ptable: PTable | None = None
+    """The perturbation table of the tables protected by the cell key method."""
+
+    def __post_init__(self) -> None:
+        for group in LINKED_MARTS:
+            if len({self.protection_of(m) for m in group}) > 1:
+                raise ValueError(f"{' and '.join(group)} share cells: protect them the same way")
+        if self.ptable is None and any(
+            self.protection_of(m) != "suppression" for m in AGGREGATE_TABLES
+        ):
+            raise ValueError("the cell key method needs a perturbation table (ptable)")
+
+    @classmethod
+    def from_settings(cls, settings: TableSettings, **kwargs: Any) -> AggregateConfig:
+        """The configuration of a deployment's ``[tables]`` settings (plus ``kwargs``)."""
+        return cls(
+            threshold=settings.threshold,
+            protection={m: settings.protection_of(m) for m in AGGREGATE_TABLES},
+            ptable=settings.ptable() if settings.uses_cell_key else None,
+            **kwargs,
+        )
+
+    def protection_of(self, mart: str) -> Protection:
+        """How mart table ``mart`` is protected."""
+        return self.protection.get(mart, "suppression")
 
     def primary_rules(self) -> PrimaryRules:
         return self.rules or PrimaryRules(threshold=self.threshold, group_dims=self.group_dims)
@@ -85,6 +121,18 @@ class AggregateConfig:
             "time_limit": self.time_limit,
             "max_suppressed_share": self.max_suppressed_share,
             "rules": self.primary_rules().as_dict(),
+            "protection": {m: self.protection_of(m) for m in AGGREGATE_TABLES},
+            **(
+                {
+                    "cell_key": {
+                        "max_noise": self.ptable.D,
+                        "variance": self.ptable.V,
+                        "small_counts": self.ptable.js,
+                    }
+                }
+                if self.ptable is not None
+                else {}
+            ),
         }
 
 
@@ -92,10 +140,14 @@ class AggregateConfig:
 class ProtectedAggregates:
     """The protected tables of one release.
 
-    ``tables`` are the steward's view per mart table: coordinates, ``value`` (null when
-    suppressed), ``suppressed`` and ``reason``; :meth:`published` is what analysts get (the
-    reason is left out: it would tell primary cells, i.e. small ones, from secondary ones).
-    ``record`` is the JSON-able protection record (internal: it holds the audit intervals).
+    ``tables`` are the steward's view per mart table: coordinates, ``value`` (the true count;
+    null when suppressed), ``published`` (what analysts see: the value, or its perturbed value
+    under the cell key method; null when suppressed), ``suppressed`` and ``reason``;
+    :meth:`published` is what analysts get (the reason is left out: it would tell primary cells,
+    i.e. small ones, from secondary ones). ``record`` is the JSON-able protection record
+    (internal: it holds the audit intervals). ``cells`` lists every published cell once, as
+    ``release_ledger`` has it (:data:`~assets.marts.ledger.RESEARCH_LEDGER_SCHEMA`, perturbed
+    values, never a true value behind a perturbation).
     """
 
     release_id: str
@@ -105,35 +157,75 @@ class ProtectedAggregates:
     n_primary: int
     n_secondary: int
     result: ProtectionResult | None = field(default=None, repr=False)
+    cells: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=RESEARCH_LEDGER_SCHEMA), repr=False
+    )
+    protection: dict[str, str] = field(default_factory=dict)
+    ptable: PTable | None = field(default=None, repr=False)
+    perturbation: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per perturbed mart table: cells, cells changed, mean and largest change, margins that are
+    not the sum of their published parts (steward figures; the counts are published)."""
 
     def published(self) -> dict[str, pl.DataFrame]:
         """Mart frames: coordinates, ``persons`` (null when suppressed), ``is_suppressed``.
 
         Combinations without any person are not listed: every published count is at least the
-        threshold or suppressed, with no exception for zeros (the steward's ledger keeps them,
-        so the audit still knows they are zero).
+        threshold, perturbed, or suppressed, with no exception for zeros (the steward's ledger
+        keeps them, so the audit still knows they are zero).
         """
         out = {}
         for name, df in self.tables.items():
-            coords = [c for c in df.columns if c not in ("value", "suppressed", "reason")]
-            out[name] = df.filter(pl.col("suppressed") | (pl.col("value") != 0)).select(
+            coords = [c for c in df.columns if c not in _STEWARD_COLUMNS]
+            # under the cell key method every cell is listed: a published 0 may be a small count
+            listed = (
+                pl.lit(True)
+                if self.protection.get(name) == "cell_key"
+                else pl.col("suppressed") | (pl.col("value") != 0)
+            )
+            out[name] = df.filter(listed).select(
                 *coords,
-                pl.col("value").round(0).cast(pl.Int64).alias("persons"),
+                pl.col("published").round(0).cast(pl.Int64).alias("persons"),
                 pl.col("suppressed").alias("is_suppressed"),
             )
         return out
 
+    def release_rows(self) -> pl.DataFrame:
+        """This release's ``release_ledger`` rows: every published cell once."""
+        return self.cells
+
     def ledger_frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """This release's ledger cells and equations (true values included: steward only)."""
+        """This release's ledger cells and equations (true values included: steward only);
+        ``published_value`` is what analysts saw (perturbed where the cell key method applies).
+        """
         capture = MemoryLedger()
         if self.result is not None:
             self.result.record_release(capture, self.release_id)
-        return capture.published(), capture.equations()
+        cells = capture.published()
+        seen = self.cells.select(pl.col("cell_key").alias("key"), pl.col("value").alias("_seen"))
+        cells = (
+            cells.join(seen, on="key", how="left", maintain_order="left")
+            .with_columns(
+                published_value=pl.when(pl.col("suppressed"))
+                .then(None)
+                .otherwise(pl.coalesce("_seen", "published_value"))
+            )
+            .drop("_seen")
+        )
+        return cells, capture.equations()
 
     def record_release(self, ledger: Ledger) -> None:
-        """Store this release's cells and equations in the steward's ``ledger``."""
-        if self.result is not None:
-            self.result.record_release(ledger, self.release_id)
+        """Store this release's cells, equations and published cells in the steward's
+        ``ledger`` (every table; the cell key method's tables only as published)."""
+        cells, equations = self.ledger_frames()
+        if cells.height == 0 and self.cells.height == 0:
+            return
+        if isinstance(ledger, DuckDBLedger):  # the report reads earlier editions from it
+            ledger.record(self.release_id, cells, equations, published=self.cells)
+        else:
+            ledger.record(self.release_id, cells, equations)
+
+
+_STEWARD_COLUMNS = ("value", "published", "suppressed", "reason")
 
 
 def _area_leaf(config: AggregateConfig) -> tuple[pl.Expr, dict[str, str]]:
@@ -238,23 +330,42 @@ def _latest_levels(scores: Frame, latest: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableSet | None:
-    """The linked frequency tables of a release (``None`` when there is nobody to count).
+@dataclass(frozen=True)
+class _Spec:
+    """One frequency table of a release: the rows it counts (one per unit and leaf cell)."""
 
-    ``frames``: ``population`` (one row per unit: ``unit_id``, ``area``, ``intake_year``,
-    ``organisation``, ``programme``, ``end_reason``), and optionally ``population_goals``
-    (``unit_id``, ``domain``, ``goal_reached``), ``population_trajectories`` (``trajectory_id``,
-    ``unit_id`` of each unit's latest trajectory) with ``bridge_scores`` (the published scores,
-    possibly a lazy scan of the candidate's file, read without being held in memory whole).
-    """
+    rows: pl.LazyFrame
+    dims: tuple[str, ...]
+    hierarchies: Mapping[str, Mapping[str, str]] | None
+    name: str
+    measure: str
+
+    def table(self):
+        return frequency_table(
+            self.rows,
+            dims=list(self.dims),
+            hierarchies=self.hierarchies,
+            person_column="unit_id",
+            name=self.name,
+            measure=self.measure,
+        )
+
+
+def _specs(frames: Mapping[str, Frame], config: AggregateConfig) -> list[_Spec]:
+    """The tables of a release and the rows each counts (empty when there is nobody).
+
+    A population frame with :data:`RECORD_KEY` hands it on to every table's rows (the cell
+    key method sums the record keys of a cell's persons)."""
     pop = frames["population"]
     assert isinstance(pop, pl.DataFrame)
     if pop.height == 0:
-        return None
+        return []
     area, area_h = _area_leaf(config)
     gemeente, _ = _area_leaf(replace(config, area_level="gemeente"))
+    key = [RECORD_KEY] if RECORD_KEY in pop.columns else []
     latest = pop.select(
         "unit_id",
+        *key,
         area,
         gemeente.alias("gemeente"),
         _known("intake_year"),
@@ -264,28 +375,29 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
     )
     hier_area = {"area": area_h} if area_h else {}
     level_h = {lv: TOTAL for lv in LEVELS}
-    tables = []
+    specs: list[_Spec] = []
     scores, traj = frames.get("bridge_scores"), frames.get("population_trajectories")
     if _has_rows(scores) and _has_rows(traj):
         assert scores is not None and traj is not None
         keys = (
             traj.lazy()
             .join(
-                latest.lazy().select("unit_id", *BRIDGE_DIMS, "gemeente"), on="unit_id", how="inner"
+                latest.lazy().select("unit_id", *key, *BRIDGE_DIMS, "gemeente"),
+                on="unit_id",
+                how="inner",
             )
             .collect()
         )
         last = _latest_levels(scores, keys)
         domains = sorted(last["domain"].unique().to_list())
         for domain in domains:
-            tables.append(
-                frequency_table(
+            specs.append(
+                _Spec(
                     last.lazy().filter(pl.col("domain") == domain),
-                    dims=[*BRIDGE_DIMS, "level"],
-                    hierarchies={**hier_area, "level": level_h},
-                    person_column="unit_id",
-                    name=f"{BRIDGE_LEVELS}:{domain}",
-                    measure=f"persons_latest_level:{domain}",
+                    (*BRIDGE_DIMS, "level"),
+                    {**hier_area, "level": level_h},
+                    f"{BRIDGE_LEVELS}:{domain}",
+                    f"persons_latest_level:{domain}",
                 )
             )
         # Progress per gemeente: the same persons by intake level and by latest level. Both
@@ -301,14 +413,13 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
                 .with_columns(pl.col("gemeente").alias("area"))
             )
             for measurement, dim in ((INTAKE, "intake_level"), (LATEST, "level")):
-                tables.append(
-                    frequency_table(
+                specs.append(
+                    _Spec(
                         persons,
-                        dims=["area", dim],
-                        hierarchies={dim: level_h},
-                        person_column="unit_id",
-                        name=f"{BRIDGE_PROGRESS}:{domain}:{measurement}",
-                        measure=f"persons_latest_level:{domain}",
+                        ("area", dim),
+                        {dim: level_h},
+                        f"{BRIDGE_PROGRESS}:{domain}:{measurement}",
+                        f"persons_latest_level:{domain}",
                     )
                 )
     goals = frames.get("population_goals")
@@ -316,30 +427,47 @@ def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableS
         assert goals is not None
         reached = (
             goals.lazy()
-            .join(latest.lazy().select("unit_id", "area"), on="unit_id", how="inner")
+            .join(latest.lazy().select("unit_id", *key, "area"), on="unit_id", how="inner")
             .collect()
         )
         for domain in sorted(reached["domain"].unique().to_list()):
-            tables.append(
-                frequency_table(
+            specs.append(
+                _Spec(
                     reached.lazy().filter(pl.col("domain") == domain),
-                    dims=["area", "goal_reached"],
-                    hierarchies=hier_area or None,
-                    person_column="unit_id",
-                    name=f"{GOALS_REACHED}:{domain}",
-                    measure=f"persons_goal_reached:{domain}",
+                    ("area", "goal_reached"),
+                    hier_area or None,
+                    f"{GOALS_REACHED}:{domain}",
+                    f"persons_goal_reached:{domain}",
                 )
             )
-    tables.append(
-        frequency_table(
+    specs.append(
+        _Spec(
             latest.lazy(),
-            dims=["organisation", "programme", "end_reason"],
-            person_column="unit_id",
-            name=OUTCOMES,
-            measure="persons_by_end_reason",
+            ("organisation", "programme", "end_reason"),
+            None,
+            OUTCOMES,
+            "persons_by_end_reason",
         )
     )
-    return TableSet(tables)
+    return specs
+
+
+def _mart(table_name: str) -> str:
+    return table_name.partition(":")[0]
+
+
+def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableSet | None:
+    """The linked frequency tables of a release (``None`` when there is nobody to count).
+
+    ``frames``: ``population`` (one row per unit: ``unit_id``, ``area``, ``intake_year``,
+    ``organisation``, ``programme``, ``end_reason``; optionally :data:`RECORD_KEY`), and
+    optionally ``population_goals`` (``unit_id``, ``domain``, ``goal_reached``),
+    ``population_trajectories`` (``trajectory_id``, ``unit_id`` of each unit's latest
+    trajectory) with ``bridge_scores`` (the published scores, possibly a lazy scan of the
+    candidate's file, read without being held in memory whole).
+    """
+    specs = _specs(frames, config)
+    return TableSet([s.table() for s in specs]) if specs else None
 
 
 def _empty(name: str) -> pl.DataFrame:
@@ -353,10 +481,140 @@ def _empty(name: str) -> pl.DataFrame:
         schema={
             **dict.fromkeys(dims, pl.String),
             "value": pl.Float64,
+            "published": pl.Float64,
             "suppressed": pl.Boolean,
             "reason": pl.String,
         }
     )
+
+
+def _cell_noise(
+    table_set: TableSet,
+    specs: Mapping[str, _Spec],
+    originals: Mapping[str, Any],
+    perturbed: set[str],
+    table: PTable,
+) -> np.ndarray:
+    """The cell key method's noise of every cell of ``table_set`` (0 for cells of tables that
+    are not perturbed). A cell's key is the sum of its persons' record keys, computed from the
+    rows its table counted; a cell shared by two tables has the same persons, so one key."""
+    n = table_set.n_cells
+    keys = np.full(n, -1, dtype=np.int64)
+    for t in table_set.tables:
+        if t.name not in perturbed:
+            continue
+        spec, original = specs[t.name], originals[t.name]
+        if RECORD_KEY not in spec.rows.collect_schema().names():
+            raise ValueError(
+                f"{_mart(t.name)}: the cell key method needs record keys, and the population "
+                "frame has none (the anonymised step derives them when [tables] asks for it)"
+            )
+        dims = list(original.dim_names)
+        ck = original.frame.select(dims).with_columns(
+            table_cell_keys(spec.rows, original, person="unit_id", key=RECORD_KEY)
+        )
+        ids = (
+            table_set.memberships[t.name]
+            .select(*dims, "cell_id")
+            .join(ck, on=dims, how="left", maintain_order="left")
+        )
+        cid, k = ids["cell_id"].to_numpy(), ids["cell_key"].fill_null(0).to_numpy()
+        clash = (keys[cid] >= 0) & (keys[cid] != k)
+        if clash.any():
+            raise ValueError(f"{t.name}: a shared cell got two cell keys (different persons)")
+        keys[cid] = k
+    noise = np.zeros(n, dtype=np.int64)
+    on = keys >= 0
+    if on.any():
+        counts = np.rint(table_set.cells["value"].to_numpy()[on]).astype(np.int64)
+        noise[on] = table.noise(counts, keys[on])
+    return noise
+
+
+def _mart_frames(
+    table_set: TableSet,
+    suppressed: np.ndarray,
+    reasons: Sequence[str | None],
+    noise: np.ndarray,
+) -> dict[str, list[pl.DataFrame]]:
+    """The steward's view of each table (coordinates, value, published, suppressed, reason),
+    grouped by mart table, the Bridge domains and measurements as columns."""
+    n = table_set.n_cells
+    status = pl.DataFrame(
+        {
+            "cell_id": np.arange(n),
+            "suppressed": suppressed[:n],
+            "reason": pl.Series(list(reasons[:n]), dtype=pl.String),
+            "_noise": noise[:n].astype(np.float64),
+        }
+    )
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for t in table_set.tables:
+        df = (
+            table_set.memberships[t.name]
+            .join(status, on="cell_id", how="left", maintain_order="left")
+            .select(
+                *t.dim_names,
+                pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"),
+                pl.when(pl.col("suppressed"))
+                .then(None)
+                .otherwise(pl.col("value") + pl.col("_noise"))
+                .alias("published"),
+                "suppressed",
+                "reason",
+            )
+        )
+        mart, _, domain = t.name.partition(":")
+        if mart == BRIDGE_PROGRESS:
+            domain, _, measurement = domain.partition(":")
+            df = df.select(
+                "area",
+                pl.lit(measurement).alias("measurement"),
+                pl.col("intake_level" if measurement == INTAKE else "level").alias("level"),
+                *_STEWARD_COLUMNS,
+            )
+        if domain:
+            df = df.select(pl.lit(domain).alias("domain"), pl.all())
+        parts.setdefault(mart, []).append(df)
+    return parts
+
+
+def _perturbation_figures(
+    table_set: TableSet, noise: np.ndarray, suppressed: np.ndarray, perturbed: set[str]
+) -> dict[str, dict[str, float]]:
+    """Per perturbed mart table: cells, cells changed, mean and largest absolute change, and
+    margins that differ from the sum of their published parts."""
+    n = table_set.n_cells
+    values = table_set.cells["value"].to_numpy()
+    out: dict[str, dict[str, float]] = {}
+    for t in table_set.tables:
+        if t.name not in perturbed:
+            continue
+        cid = table_set.memberships[t.name]["cell_id"].to_numpy()
+        shown = ~suppressed[:n][cid]
+        change = np.abs(noise[cid][shown])
+        published = pl.Series(np.where(shown, values[cid] + noise[cid], np.nan)).fill_nan(None)
+        additive = additive_margins(t, published)
+        f = out.setdefault(
+            _mart(t.name),
+            {
+                "cells": 0,
+                "cells_changed": 0,
+                "sum_abs_change": 0.0,
+                "max_abs_change": 0.0,
+                "margins": 0,
+                "margins_not_additive": 0,
+            },
+        )
+        f["cells"] += int(shown.sum())
+        f["cells_changed"] += int((change > 0).sum())
+        f["sum_abs_change"] += float(change.sum())
+        f["max_abs_change"] = max(f["max_abs_change"], float(change.max()) if change.size else 0.0)
+        f["margins"] += int(additive.is_not_null().sum())
+        f["margins_not_additive"] += int((additive == False).sum())  # noqa: E712
+    for f in out.values():
+        f["mean_abs_change"] = f.pop("sum_abs_change") / f["cells"] if f["cells"] else 0.0
+    return out
 
 
 def protect_aggregates(
@@ -368,50 +626,188 @@ def protect_aggregates(
 ) -> ProtectedAggregates:
     """Build, link and protect the aggregate tables of a release.
 
-    With the steward's ``ledger`` the cells and equations of earlier releases are part of the
-    suppression model and of its audit (no differencing between releases). The release is not
+    Each mart table is protected as ``config.protection`` says: tables under suppression (or
+    both) are protected together — with the steward's ``ledger`` the cells and equations of
+    earlier releases are part of the suppression model and of its audit (no differencing
+    between releases); tables under the cell key method are perturbed, and under both the
+    published cells of the suppressed tables are perturbed as well. The release is not
     recorded here: record it (:meth:`ProtectedAggregates.record_release`) only once it is
     published; :func:`assets.marts.build.build_research_database` does so just before the swap.
     """
     config = config or AggregateConfig()
-    table_set = build_tables(frames, config)
-    if table_set is None:
+    specs = _specs(frames, config)
+    protection = {m: config.protection_of(m) for m in AGGREGATE_TABLES}
+    if not specs:
         empty = {n: _empty(n) for n in AGGREGATE_TABLES}
-        return ProtectedAggregates(release_id, empty, {"cells": 0}, True, 0, 0, None)
-    result = protect(
-        table_set,
-        rules=config.primary_rules(),
-        method=config.method,
-        cost=config.cost,
-        ledger=ledger,
-        release_id=release_id,
-        time_limit=config.time_limit,
-        max_suppressed_share=config.max_suppressed_share,
-    )
-    parts: dict[str, list[pl.DataFrame]] = {n: [] for n in AGGREGATE_TABLES}
-    for name, df in result.tables.items():
-        mart, _, domain = name.partition(":")
-        if mart == BRIDGE_PROGRESS:
-            domain, _, measurement = domain.partition(":")
-            df = df.select(
-                "area",
-                pl.lit(measurement).alias("measurement"),
-                pl.col("intake_level" if measurement == INTAKE else "level").alias("level"),
-                "value",
-                "suppressed",
-                "reason",
+        return ProtectedAggregates(
+            release_id,
+            empty,
+            {"cells": 0},
+            True,
+            0,
+            0,
+            None,
+            protection=protection,
+            ptable=config.ptable,
+        )
+    by_name = {s.name: s for s in specs}
+    originals = {s.name: s.table() for s in specs}
+    perturbed = {n for n in originals if config.protection_of(_mart(n)) != "suppression"}
+    suppressed_set = [
+        t for n, t in originals.items() if config.protection_of(_mart(n)) != "cell_key"
+    ]
+    keyed_set = [t for n, t in originals.items() if config.protection_of(_mart(n)) == "cell_key"]
+    parts: dict[str, list[pl.DataFrame]] = {}
+    cell_rows: list[pl.DataFrame] = []
+    figures: dict[str, dict[str, float]] = {}
+    result = None
+    record: dict[str, Any] = {"cells": 0}
+    if suppressed_set:
+        result = protect(
+            TableSet(suppressed_set),
+            rules=config.primary_rules(),
+            method=config.method,
+            cost=config.cost,
+            ledger=ledger,
+            release_id=release_id,
+            time_limit=config.time_limit,
+            max_suppressed_share=config.max_suppressed_share,
+        )
+        ts = result.table_set
+        noise = (
+            _cell_noise(ts, by_name, originals, perturbed, config.ptable)
+            if perturbed and config.ptable is not None
+            else np.zeros(ts.n_cells, dtype=np.int64)
+        )
+        for mart, frames_ in _mart_frames(ts, result.suppressed, result.reasons, noise).items():
+            parts.setdefault(mart, []).extend(frames_)
+        capture = MemoryLedger()
+        result.record_release(capture, release_id)
+        cells = capture.published()
+        n = ts.n_cells
+        # the ledger's cells are the table set's cells, in order: the published value of each
+        cells = cells.with_columns(
+            published_value=pl.when(pl.col("suppressed"))
+            .then(None)
+            .otherwise(pl.col("value") + pl.Series(noise[:n].astype(np.float64)))
+        )
+        cell_rows.append(published_rows(cells))
+        figures |= _perturbation_figures(ts, noise, result.suppressed, perturbed)
+        record = dict(result.record)
+    if keyed_set:
+        assert config.ptable is not None
+        ts = TableSet(keyed_set)
+        noise = _cell_noise(ts, by_name, originals, perturbed, config.ptable)
+        none = np.zeros(ts.n_cells, dtype=bool)
+        for mart, frames_ in _mart_frames(ts, none, [None] * ts.n_cells, noise).items():
+            parts.setdefault(mart, []).extend(frames_)
+        c = ts.cells
+        # every cell of the grid is listed, zeros included: a published 0 may be a small count
+        cell_rows.append(
+            c.select(
+                pl.lit(release_id).alias("release_id"),
+                pl.col("table").alias("table_name"),
+                pl.col("key").alias("cell_key"),
+                "coordinates",
+                (pl.col("value") + pl.Series(noise.astype(np.float64))).alias("value"),
+                pl.lit(False).alias("is_suppressed"),
             )
-        if domain:
-            df = df.select(pl.lit(domain).alias("domain"), pl.all())
-        parts[mart].append(df)
-    tables = {n: pl.concat(p, how="vertical_relaxed") if p else _empty(n) for n, p in parts.items()}
-    record = {**result.record, "config": config.as_dict()}
+        )
+        figures |= _perturbation_figures(ts, noise, none, perturbed)
+    tables = {
+        n: pl.concat(parts[n], how="vertical_relaxed") if parts.get(n) else _empty(n)
+        for n in AGGREGATE_TABLES
+    }
+    record = {**record, "config": config.as_dict()}
+    if figures:
+        record["cell_key"] = figures
     return ProtectedAggregates(
         release_id=release_id,
         tables=tables,
         record=record,
-        audit_ok=bool(result.audit.ok),
-        n_primary=result.n_primary,
-        n_secondary=result.n_secondary,
+        audit_ok=bool(result.audit.ok) if result is not None else True,
+        n_primary=result.n_primary if result is not None else 0,
+        n_secondary=result.n_secondary if result is not None else 0,
         result=result,
+        cells=pl.concat(cell_rows)
+        .select(list(RESEARCH_LEDGER_SCHEMA))
+        .cast(RESEARCH_LEDGER_SCHEMA),
+        protection=protection,
+        ptable=config.ptable,
+        perturbation=figures,
     )
+
+
+TABLE_PROTECTION = "meta_table_protection"
+PTABLE = "meta_ptable"
+PROTECTION_TABLES = (TABLE_PROTECTION, PTABLE)
+"""The research tables that say how each published table was protected."""
+
+
+def protection_frames(aggregates: ProtectedAggregates | None) -> dict[str, pl.DataFrame]:
+    """``meta_table_protection`` (one row per mart table: method, threshold, perturbation
+    design and figures) and ``meta_ptable`` (the perturbation table; empty when no table is
+    perturbed). Published: the cell key method is public, its cell keys are not."""
+    protection = aggregates.protection if aggregates is not None else {}
+    table = aggregates.ptable if aggregates is not None else None
+    threshold = (aggregates.record.get("config", {}) if aggregates is not None else {}).get(
+        "threshold"
+    )
+    rows = []
+    for mart in AGGREGATE_TABLES:
+        method = protection.get(mart, "suppression")
+        published = aggregates.published().get(mart) if aggregates is not None else None
+        figures = aggregates.perturbation.get(mart, {}) if aggregates is not None else {}
+        keyed = method != "suppression" and table is not None
+        rows.append(
+            {
+                "table_name": mart,
+                "protection": method,
+                "threshold": threshold if method != "cell_key" else None,
+                "max_noise": table.D if keyed else None,
+                "noise_variance": table.V if keyed else None,
+                "small_counts": table.js if keyed else None,
+                "cells": published.height if published is not None else 0,
+                "cells_suppressed": int(published["is_suppressed"].sum())
+                if published is not None
+                else 0,
+                "cells_perturbed": int(figures.get("cells_changed", 0)) if keyed else None,
+                "mean_abs_change": float(figures.get("mean_abs_change", 0.0)) if keyed else None,
+                "margins_not_additive": int(figures.get("margins_not_additive", 0))
+                if keyed
+                else None,
+            }
+        )
+    schema = {
+        "table_name": pl.String,
+        "protection": pl.String,
+        "threshold": pl.Int64,
+        "max_noise": pl.Int64,
+        "noise_variance": pl.Float64,
+        "small_counts": pl.Int64,
+        "cells": pl.Int64,
+        "cells_suppressed": pl.Int64,
+        "cells_perturbed": pl.Int64,
+        "mean_abs_change": pl.Float64,
+        "margins_not_additive": pl.Int64,
+    }
+    ptable_frame = (
+        table.frame.select(
+            pl.col("i").alias("original_count"),
+            pl.col("v").alias("noise"),
+            pl.col("p").alias("probability"),
+            pl.col("lower").alias("cell_key_from"),
+            pl.col("upper").alias("cell_key_to"),
+        )
+        if table is not None
+        else pl.DataFrame(
+            schema={
+                "original_count": pl.Int64,
+                "noise": pl.Int64,
+                "probability": pl.Float64,
+                "cell_key_from": pl.Int64,
+                "cell_key_to": pl.Int64,
+            }
+        )
+    )
+    return {TABLE_PROTECTION: pl.DataFrame(rows, schema=schema), PTABLE: ptable_frame}

@@ -38,6 +38,7 @@ from pipelines.metadata import StepTimer
 from pipelines.resources import PseudonymKey, StagingDatabase
 from quality.outcome import CheckOutcome
 from quality.suites.marts import (
+    Perturbation,
     expect_cells_protected,
     expect_k_anonymous_in_duckdb,
     expect_no_identifier_like_values_in_duckdb,
@@ -49,12 +50,19 @@ ANONYMISED_DEPS = [f"anonymised_{t}" for t in PUBLISHED]
 
 
 def privacy_checks(
-    path: Path, *, quasi_identifiers: Sequence[str], k: int, threshold: int, audit_ok: bool
+    path: Path,
+    *,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    threshold: int,
+    audit_ok: bool,
+    protection: AggregateConfig | None = None,
 ) -> dict[tuple[str, str], CheckOutcome]:
     """Every blocking privacy check, run on a finished (not yet published) research database.
 
     The microdata checks run in DuckDB (distinct values, per-class counts); only the small
-    aggregate tables are read into Python.
+    aggregate tables are read into Python. ``protection`` says which tables the cell key
+    method perturbs (their rule: no count in 1..js, suppressed only under ``both``).
     """
     out: dict[tuple[str, str], CheckOutcome] = {}
     with duckdb.connect(str(path), read_only=True) as con:
@@ -73,9 +81,28 @@ def privacy_checks(
         )
         for table in AGGREGATES:
             df = con.execute(f'select * from "{table}"').pl()
-            out[(table, "cells_protected")] = expect_cells_protected(
-                df, "persons", "is_suppressed", threshold
+            method = protection.protection_of(table) if protection is not None else "suppression"
+            ptable = protection.ptable if protection is not None else None
+            perturbation = (
+                Perturbation(
+                    max_noise=ptable.D, small_counts=ptable.js, suppression=method == "both"
+                )
+                if method != "suppression" and ptable is not None
+                else None
             )
+            out[(table, "cells_protected")] = expect_cells_protected(
+                df, "persons", "is_suppressed", threshold, perturbation=perturbation
+            )
+            if method == "cell_key":
+                # not in the suppression model: it must then suppress nothing
+                none = int(df["is_suppressed"].sum()) == 0
+                out[(table, "suppression_audit")] = CheckOutcome(
+                    none,
+                    "Protected by the cell key method: no cell suppressed, none to audit."
+                    if none
+                    else "A table protected by the cell key method alone has suppressed cells.",
+                )
+                continue
             out[(table, "suppression_audit")] = CheckOutcome(
                 audit_ok,
                 "Every suppressed cell's feasibility interval meets its protection level over "
@@ -99,7 +126,8 @@ CHECK_DESCRIPTIONS = {
     "mart_persons (the acquaintance's whole record, episode signature included) holds at least "
     "k persons, counted in the finished file. Blocks the release.",
     "cells_protected": "Every published count is at least the threshold or suppressed (NULL "
-    "with is_suppressed). Blocks the release.",
+    "with is_suppressed); in a table the cell key method perturbs (meta_table_protection), no "
+    "count is 1 up to the p-table's small counts and none is missing. Blocks the release.",
     "suppression_audit": "The attacker's linear programs over all linked tables (and earlier "
     "releases of the population, each cell's change bounded) cannot narrow any suppressed cell "
     "below its protection interval, nor make a small change of a cell by level certain; the "
@@ -179,8 +207,8 @@ def mart_tables(
     if "bridge_scores" in sources:
         agg_frames["bridge_scores"] = pl.scan_parquet(sources["bridge_scores"])
     parents = pl.read_parquet(steward["area_parents"]) if "area_parents" in steward else None
-    agg_config = AggregateConfig(
-        threshold=release.threshold,
+    agg_config = AggregateConfig.from_settings(
+        release.table_settings(),
         area_parents=dict(parents.iter_rows()) if parents is not None else {},
     )
     aggregates = protect_aggregates(
@@ -198,6 +226,7 @@ def mart_tables(
                 k=config.k,
                 threshold=agg_config.threshold,
                 audit_ok=aggregates.audit_ok,
+                protection=agg_config,
             )
         )
         return [f"{t}.{c}: {o.description}" for (t, c), o in outcomes.items() if not o.passed]

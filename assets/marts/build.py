@@ -31,9 +31,14 @@ import duckdb
 import polars as pl
 
 from anonymise.tables import Ledger
-from assets.marts.aggregates import AGGREGATE_TABLES, ProtectedAggregates
+from assets.marts.aggregates import (
+    AGGREGATE_TABLES,
+    PROTECTION_TABLES,
+    ProtectedAggregates,
+    protection_frames,
+)
 from assets.marts.catalogue import CATALOGUE, TableDoc
-from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA, published_rows
+from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA
 
 Validator = Callable[[Path], Sequence[str]]
 """Receives the finished temporary file; returns reasons to refuse the swap (empty = go)."""
@@ -480,11 +485,12 @@ def build_research_database(
             if previous is not None:
                 _copy_previous(con, Path(previous), release.release_id)
             if aggregates is not None:
-                cells, _ = aggregates.ledger_frames()
-                new = published_rows(cells).select(list(RESEARCH_LEDGER_SCHEMA))
+                new = aggregates.release_rows().select(list(RESEARCH_LEDGER_SCHEMA))
                 con.register("__new_ledger", new.to_arrow())
                 con.execute("insert into release_ledger by name select * from __new_ledger")
                 con.unregister("__new_ledger")
+            for name, df in protection_frames(aggregates).items():
+                _load_frame(con, name, df.select(list(CATALOGUE[name].columns)))
             built_at = (release.built_at or datetime.now(UTC)).astimezone(UTC)
             con.execute(
                 "insert into meta_release values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -503,7 +509,7 @@ def build_research_database(
                     _finite(release.information_loss),
                 ],
             )
-            for t in ("release_ledger", "meta_release"):
+            for t in ("release_ledger", "meta_release", *PROTECTION_TABLES):
                 rows[t] = con.execute(f"select count(*) from {t}").fetchone()[0]
             step("meta", t0)
 

@@ -61,8 +61,9 @@ _DOMAIN = (
 _PERSONS_AGG = (
     "Number of distinct persons in the cell; NULL when the cell is suppressed (shown as '×' in "
     "reports; a suppressed cell may be small or may be hidden to protect another cell). "
-    "Combinations without any person are not listed, so every published count is at least the "
-    "threshold."
+    "Under suppression, combinations without any person are not listed, so every published count "
+    "is at least the threshold; a table protected by the cell key method (meta_table_protection) "
+    "lists every combination with a perturbed count (never 1 up to its small_counts)."
 )
 _SUPPRESSED = (
     "True when the count is withheld (primary suppression below the threshold or secondary "
@@ -391,6 +392,56 @@ CATALOGUE: dict[str, TableDoc] = {
                 "coordinates": "The cell's coordinates, 'dimension=code;…'.",
                 "value": "Published value; NULL when the cell was suppressed.",
                 "is_suppressed": "True when the cell was suppressed in that release.",
+            },
+        ),
+        TableDoc(
+            name="meta_table_protection",
+            kind="meta",
+            grain="one row per protected aggregate table of this release",
+            description=(
+                "How each aggregate table of this release is protected: 'suppression' (cells "
+                "below the threshold and cells that would give them away are NULL), "
+                "'cell_key' (every cell perturbed by the cell key method: a small, fixed noise "
+                "per cell from meta_ptable, the same for the same persons in every release; "
+                "totals are perturbed on their own, so they need not equal the sum of their "
+                "parts) or 'both' (suppression, then the published cells perturbed)."
+            ),
+            columns={
+                "table_name": "Aggregate table.",
+                "protection": "'suppression', 'cell_key' or 'both'.",
+                "threshold": "Minimum persons per unsuppressed cell before perturbation; NULL "
+                "for 'cell_key' (no cell suppressed).",
+                "max_noise": "Largest change the perturbation makes to a count (D); NULL "
+                "without perturbation.",
+                "noise_variance": "Variance of the perturbation of larger counts (V).",
+                "small_counts": "No count is published as 1 up to this number (js); zeros stay "
+                "zero.",
+                "cells": "Cells listed in the table.",
+                "cells_suppressed": "Cells published as NULL (suppressed).",
+                "cells_perturbed": "Listed cells whose published count differs from the true "
+                "count.",
+                "mean_abs_change": "Mean absolute change of the listed cells (persons).",
+                "margins_not_additive": "Totals and subtotals that differ from the sum of the "
+                "published cells below them (flagged, not repaired).",
+            },
+        ),
+        TableDoc(
+            name="meta_ptable",
+            kind="meta",
+            grain="one row per original count class and noise value",
+            description=(
+                "The perturbation table of the cell key method (ABS / Destatis / tau-ARGUS "
+                "practice): for a true count (counts above the last class use the last class) "
+                "the noise added and its probability. Each cell's noise is picked by its cell "
+                "key, a secret sum over its persons, so it is fixed per cell and cannot be "
+                "averaged away by asking again. Empty when no table is perturbed."
+            ),
+            columns={
+                "original_count": "True count class (the last class serves all larger counts).",
+                "noise": "Noise added to a count of that class.",
+                "probability": "Probability of that noise for a count of that class.",
+                "cell_key_from": "Start of the cell-key interval (of 0..2^32) picking it.",
+                "cell_key_to": "End (exclusive) of that interval.",
             },
         ),
     ]

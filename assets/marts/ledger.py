@@ -61,12 +61,13 @@ def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
     >>> import polars as pl
     >>> cells = pl.DataFrame({"release_id": ["r1", "r1"], "table": ["t", "t"],
     ...     "key": ["count|g=a", "count|g=b"], "coordinates": ["g=a", "g=b"],
-    ...     "value": [12.0, 3.0], "suppressed": [False, True]})
+    ...     "value": [12.0, 3.0], "published_value": [13.0, None], "suppressed": [False, True]})
     >>> published_rows(cells)["value"].to_list()
-    [12.0, None]
+    [13.0, None]
 
-    Cells with a true zero are not published (see ``ProtectedAggregates.published``), so they
-    are not listed here either.
+    The value is ``published_value`` (perturbed under the cell key method). Cells with a true
+    zero are not published (see ``ProtectedAggregates.published``), so they are not listed here
+    either.
     """
     return cells.filter(pl.col("suppressed") | (pl.col("value") != 0)).select(
         pl.col("release_id").cast(pl.String),
@@ -75,7 +76,7 @@ def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
         pl.col("coordinates").cast(pl.String),
         pl.when(pl.col("suppressed"))
         .then(pl.lit(None, pl.Float64))
-        .otherwise(pl.col("value").cast(pl.Float64))
+        .otherwise(pl.col("published_value").cast(pl.Float64))
         .alias("value"),
         pl.col("suppressed").cast(pl.Boolean).alias("is_suppressed"),
     )
@@ -104,7 +105,9 @@ class DuckDBLedger:
     """The steward's :class:`~anonymise.tables.Ledger` in a DuckDB file (schema ``ledger``).
 
     Tables ``<schema>.releases`` (order of recording), ``<schema>.cells`` (every cell with its
-    true value, protection levels and reason) and ``<schema>.equations``. Pass the steward's
+    true value, protection levels and reason), ``<schema>.equations`` and ``<schema>.published``
+    (every cell as analysts saw it, the cell key method's tables included: what the report
+    compares a new edition with). Pass the steward's
     database, never research.duckdb. A connection is opened per call, so the ledger holds no
     lock between calls; a new file is created with mode 0600.
     """
@@ -123,13 +126,24 @@ class DuckDBLedger:
                 "releases": "release_id varchar primary key, seq bigint, recorded_at timestamptz",
                 "cells": _ddl(CELL_SCHEMA),
                 "equations": _ddl(EQUATION_SCHEMA),
+                "published": _ddl(RESEARCH_LEDGER_SCHEMA),
             },
         )
 
-    def record(self, release_id: str, cells: pl.DataFrame, equations: pl.DataFrame) -> None:
-        """Store a release's cells and equations (one transaction; a release id only once)."""
+    def record(
+        self,
+        release_id: str,
+        cells: pl.DataFrame,
+        equations: pl.DataFrame,
+        *,
+        published: pl.DataFrame | None = None,
+    ) -> None:
+        """Store a release's cells and equations (one transaction; a release id only once),
+        and ``published``, its cells as analysts saw them (by default those of ``cells``)."""
         cells = cells.select(list(CELL_SCHEMA)).cast(CELL_SCHEMA)
         equations = equations.select(list(EQUATION_SCHEMA)).cast(EQUATION_SCHEMA)
+        seen = published_rows(cells) if published is None else published
+        seen = seen.select(list(RESEARCH_LEDGER_SCHEMA)).cast(RESEARCH_LEDGER_SCHEMA)
         s = self.schema
         with self._connect() as con:
             if con.execute(
@@ -144,14 +158,16 @@ class DuckDBLedger:
                 )
                 con.register("new_cells", cells.to_arrow())
                 con.register("new_equations", equations.to_arrow())
+                con.register("new_published", seen.to_arrow())
                 con.execute(f"insert into {s}.cells by name select * from new_cells")
                 con.execute(f"insert into {s}.equations by name select * from new_equations")
+                con.execute(f"insert into {s}.published by name select * from new_published")
 
     def discard(self, release_id: str) -> None:
         """Remove a release that was recorded but then not published (e.g. the swap failed)."""
         s = self.schema
         with self._connect() as con, transaction(con):
-            for t in ("cells", "equations", "releases"):
+            for t in ("cells", "equations", "published", "releases"):
                 con.execute(f"delete from {s}.{t} where release_id = ?", [release_id])
 
     def releases(self) -> list[str]:
@@ -186,6 +202,12 @@ class DuckDBLedger:
         if not self.database.exists():
             return pl.DataFrame(schema=RESEARCH_LEDGER_SCHEMA)
         with self._connect() as con:
+            seen = con.execute(
+                f"select * from {self.schema}.published where release_id = ?", [release_id]
+            ).pl()
+            if seen.height:
+                return seen.select(list(RESEARCH_LEDGER_SCHEMA)).cast(RESEARCH_LEDGER_SCHEMA)
+            # a release recorded before the ledger kept what was published: its cells say it
             cells = con.execute(
                 f"select * from {self.schema}.cells where release_id = ?", [release_id]
             ).pl()

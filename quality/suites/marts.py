@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import polars as pl
@@ -482,21 +483,46 @@ def expect_no_identifier_like_values(df: pl.DataFrame) -> CheckOutcome:
     return CheckOutcome(False, f"no_identifier_like_values: {'; '.join(parts)}.", outcome.details)
 
 
+@dataclass(frozen=True)
+class Perturbation:
+    """A table protected by the cell key method: its p-table's largest noise (D) and small
+    counts (js), and whether cells are suppressed first (``both``)."""
+
+    max_noise: int
+    small_counts: int
+    suppression: bool = False
+
+
 def expect_cells_protected(
-    df: pl.DataFrame, value_column: str, suppressed_column: str, threshold: int
+    df: pl.DataFrame,
+    value_column: str,
+    suppressed_column: str,
+    threshold: int,
+    *,
+    perturbation: Perturbation | None = None,
 ) -> CheckOutcome:
     """Every cell is published with ``value >= threshold`` (flag false or null) or suppressed
-    (value null and flag true). A suppressed cell that still shows its value fails."""
+    (value null and flag true). A suppressed cell that still shows its value fails.
+
+    Under the cell key method (``perturbation``) a published count is never in ``1..js`` and
+    never missing; with suppression first (``both``) it is at least ``threshold - D`` (a count
+    at the threshold moved down by the noise) or suppressed; alone, no cell is suppressed."""
     name = f"cells_protected(threshold={threshold})"
     missing = [c for c in (value_column, suppressed_column) if c not in df.columns]
     if missing:
         return CheckOutcome(False, f"{name}: column(s) {missing} missing.", {"missing": missing})
     value, flag = pl.col(value_column), pl.col(suppressed_column).fill_null(False)
-    frame = df.select(
-        ((~flag & value.is_not_null() & (value >= threshold)) | (flag & value.is_null()))
-        .fill_null(False)
-        .alias(PROTECTED)
-    )
+    if perturbation is None:
+        ok = (~flag & value.is_not_null() & (value >= threshold)) | (flag & value.is_null())
+    else:
+        js, lowest = perturbation.small_counts, threshold - perturbation.max_noise
+        name = f"cells_protected(cell_key, D={perturbation.max_noise}, js={js})"
+        shown = ~flag & value.is_not_null() & (value >= 0) & ~value.is_between(1, js)
+        if perturbation.suppression:
+            ok = (shown & (value >= lowest)) | (flag & value.is_null())
+        else:
+            ok = shown
+    frame = df.select(ok.fill_null(False).alias(PROTECTED))
     from quality.gx_runtime import gxe, validate_frame
 
     smallest = df.filter(~flag).select(value.min()).item() if df.height else None
@@ -514,10 +540,20 @@ def expect_cells_protected(
     outcome = validate_frame(frame, [expectation], name=name, extra=extra)
     if outcome.passed:
         # say what was checked, with its figures, instead of "all 1 expectation(s) met"
+        rule = (
+            f"at least {threshold}"
+            if perturbation is None
+            else f"perturbed by the cell key method, none in 1..{perturbation.small_counts}"
+            + (
+                f", none below {threshold - perturbation.max_noise}"
+                if perturbation.suppression
+                else ""
+            )
+        )
         return CheckOutcome(
             True,
-            f"{df.height} cells: {extra['suppressed']} suppressed, every published count at "
-            f"least {threshold} (smallest published: {smallest}).",
+            f"{df.height} cells: {extra['suppressed']} suppressed, every published count "
+            f"{rule} (smallest published: {smallest}).",
             outcome.details,
         )
     return outcome

@@ -148,6 +148,6 @@ def test_absent_keys_take_the_dataclass_default(
     )
     path.write_text(f"[paths]\n{paths}\n")
     s = load_settings(path)
-    assert (s.project, s.threshold, s.synthetic.people) == ("demo", 10, 20_000)
+    assert (s.project, s.tables.threshold, s.synthetic.people) == ("demo", 10, 20_000)
     assert s.governance.requests_file == tmp_path / "data" / "requests" / "requests.csv"
     assert s.paths.landing == tmp_path / "d" / "landing"

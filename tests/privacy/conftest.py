@@ -42,14 +42,18 @@ class World:
             scored_episodes=self.scores["episode_pseudonym"].unique(),
         )
 
-    def release_excluding(self, persons: list[str], seed: int) -> AnonymisedRelease:
-        """A release of the truth without ``persons`` (erased, objecting, or not yet there)."""
+    def release_excluding(
+        self, persons: list[str], seed: int, *, cell_key_secret: bytes | None = None
+    ) -> AnonymisedRelease:
+        """A release of the truth without ``persons`` (erased, objecting, or not yet there);
+        with ``cell_key_secret`` the population frame carries record keys."""
         return anonymise_release(
             self.tables,
             config=self.config,
             release_seed=seed,
             exclude_person_pseudonyms=persons,
             scored_episodes=self.scores["episode_pseudonym"].unique(),
+            cell_key_secret=cell_key_secret,
         )
 
     def bridge_scores(self, release: AnonymisedRelease) -> pl.DataFrame:
