@@ -50,7 +50,7 @@ def report_resource(settings: Settings, reports_dir: Path, research_db: Path | N
         reports_dir=str(reports_dir),
         processing_register=[dict(e) for e in settings.register],
         organisations=list(settings.organisations),
-        threshold=settings.threshold,
+        threshold=settings.tables.threshold,
     )
 
 

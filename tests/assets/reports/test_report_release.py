@@ -73,7 +73,7 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
     """Independent of the report code: regexes over the HTML, the ledger read with SQL."""
     html = built_report.html()
     _, ledger, _ = _newest_ledger(built_report.research_db)
-    threshold = built_report.settings.threshold
+    threshold = built_report.settings.tables.threshold
     cells = re.findall(r'data-kind="count" data-cell="([^"]*)">([^<]*)<', html)
     assert len(cells) > 50
     for key, shown in cells:
