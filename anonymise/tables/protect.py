@@ -122,6 +122,8 @@ def protect(
         # 864 cells, a third of them primary) the MILP per part took 56 s where the heuristic
         # takes 6 s (at 305 instead of 232 secondaries) — the run-time budget of a release
         method = "milp" if table_set.n_cells <= AUTO_MILP_CELLS else "heuristic"
+    # parts without a free cell have one pattern (their suppressed cells): nothing to solve, and
+    # the audit of the whole pattern below judges them with the rest
     parts = independent_parts(problem, free, sup_fixed)
     if len(parts) == 1 and parts[0].cells is None:
         # one component: the whole problem as it is (the pattern of the undivided model)
