@@ -15,7 +15,9 @@ independent, so each block's optimum is its own LP's optimum).
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,10 @@ EXACT_INTERVALS = 40
 ones are screened first (:func:`_screen`) and get their own LPs only where the screen proves
 nothing, so their ``lower``/``upper`` may be bounds the interval provably reaches (``bound`` =
 "at least") instead of its exact ends."""
+MEMO_COMPONENTS = 512
+"""Components whose result is kept for an identical component later (0: none); see
+:func:`_component`."""
+_MEMO: OrderedDict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = OrderedDict()
 
 
 def _screen(
@@ -179,6 +185,101 @@ def _solve_component(
     return lower, upper, calls
 
 
+def _tolerance(problem: Problem) -> float:
+    """Absolute tolerance of the audit: relative to the whole problem's largest value (a part of
+    a problem carries its whole's ``scale``, so a part is judged as in the whole)."""
+    scale = problem.scale
+    if scale is None:
+        scale = float(np.abs(problem.values).max(initial=0.0))
+    return 1e-6 * max(1.0, scale)
+
+
+def _component(
+    block: sparse.csr_array,
+    rhs: np.ndarray,
+    c_lo: np.ndarray,
+    c_hi: np.ndarray,
+    val: np.ndarray,
+    upl: np.ndarray,
+    lpl: np.ndarray,
+    skip: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Interval ends, their kind and the number of LPs of one component's variables (NaN where
+    ``skip``): its attacker LPs, or their result from an identical component audited before.
+
+    The protection and its audit look at the same components again and again (each part's
+    candidates, each repair round, then the whole pattern); a component whose LP data are
+    byte-identical has the same answer, so it is kept (:data:`MEMO_COMPONENTS` of them)."""
+    block = block.tocsr()
+    block.sort_indices()
+    h = hashlib.blake2b(digest_size=20)
+    for arr in (block.indptr, block.indices, block.data, rhs, c_lo, c_hi, val, upl, lpl, skip):
+        arr = np.ascontiguousarray(arr)
+        h.update(str((arr.dtype.str, arr.shape)).encode())
+        h.update(arr.tobytes())
+    h.update(repr((block.shape, tol, EXACT_INTERVALS, SCREEN_ROUNDS, BATCH_VARIABLES)).encode())
+    key = h.digest()
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        lo, hi, bd, n_lps = hit
+        return lo.copy(), hi.copy(), bd.copy(), n_lps
+    out = _solve_intervals(block, rhs, c_lo, c_hi, val, upl, lpl, skip, tol)
+    if MEMO_COMPONENTS > 0:
+        _MEMO[key] = (out[0].copy(), out[1].copy(), out[2].copy(), out[3])
+        while len(_MEMO) > MEMO_COMPONENTS:
+            _MEMO.popitem(last=False)
+    return out
+
+
+def _solve_intervals(
+    block: sparse.csr_array,
+    rhs: np.ndarray,
+    c_lo: np.ndarray,
+    c_hi: np.ndarray,
+    val: np.ndarray,
+    upl: np.ndarray,
+    lpl: np.ndarray,
+    skip: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The attacker LPs of one component (see :func:`_component`)."""
+    k = block.shape[1]
+    lower = np.full(k, np.nan)
+    upper = np.full(k, np.nan)
+    bound = np.full(k, "exact", dtype=object)
+    lps = 0
+    todo = None if not skip.any() else np.flatnonzero(~skip)
+    if k > EXACT_INTERVALS and (todo is None or len(todo) > EXACT_INTERVALS):
+        eps = np.full(k, 2.0 * tol)
+        up_cap = np.maximum(upl, eps)
+        dn_cap = np.maximum(lpl, 0.0)
+        want = ~skip
+        has_dn = (dn_cap > 0) & want
+        target = np.concatenate([np.flatnonzero(want), np.flatnonzero(has_dn)])
+        sign = np.concatenate([np.ones(int(want.sum())), -np.ones(int(has_dn.sum()))])
+        cap = np.concatenate([up_cap[want], dn_cap[has_dn]])
+        proven, n_lps = _screen(block, rhs, c_lo, c_hi, val, target, sign, cap)
+        lps += n_lps
+        up_ok = np.ones(k, dtype=bool)
+        up_ok[want] = proven[: int(want.sum())]
+        dn_ok = np.ones(k, dtype=bool)
+        dn_ok[has_dn] = proven[int(want.sum()) :]
+        done = up_ok & dn_ok & want
+        lower[want] = (val - dn_cap)[want]
+        upper[want] = (val + up_cap)[want]
+        bound[want] = "at least"
+        todo = np.flatnonzero(~done & want)
+    lo, hi, _calls = _solve_component(block, rhs, c_lo, c_hi, todo)
+    sel = np.arange(k) if todo is None else todo
+    lps += 2 * len(sel)
+    lower[sel] = lo[sel]
+    upper[sel] = hi[sel]
+    bound[sel] = "exact"
+    return lower, upper, bound, lps
+
+
 def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
     """Audit a suppression pattern on a :class:`Problem` (see :func:`audit` for tables)."""
     from scipy import sparse
@@ -218,49 +319,32 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
         row_order = np.argsort(row_comp, kind="stable")
         row_start = np.searchsorted(row_comp[row_order], np.arange(ncomp + 1))
         wanted = np.bincount(lab[~skip], minlength=ncomp) > 0
+        scale_tol = _tolerance(problem)
         for comp in np.flatnonzero(wanted):
             cols = col_order[col_start[comp] : col_start[comp + 1]]
             rows = row_order[row_start[comp] : row_start[comp + 1]]
-            block = sub[rows][:, cols]
-            c_lo, c_hi = problem.lower[idx[cols]], problem.upper[idx[cols]]
-            todo = None if not skip[cols].any() else np.flatnonzero(~skip[cols])
-            if len(cols) > EXACT_INTERVALS and (todo is None or len(todo) > EXACT_INTERVALS):
-                val = a[idx[cols]]
-                k = len(cols)
-                tol_c = 1e-6 * max(1.0, float(np.abs(a).max(initial=0.0)))
-                eps = np.full(k, 2.0 * tol_c)
-                up_cap = np.maximum(problem.upl[idx[cols]], eps)
-                dn_cap = np.maximum(problem.lpl[idx[cols]], 0.0)
-                has_dn = dn_cap > 0
-                want = ~skip[cols]
-                has_dn &= want
-                target = np.concatenate([np.flatnonzero(want), np.flatnonzero(has_dn)])
-                sign = np.concatenate([np.ones(int(want.sum())), -np.ones(int(has_dn.sum()))])
-                cap = np.concatenate([up_cap[want], dn_cap[has_dn]])
-                proven, n_lps = _screen(block, rhs[rows], c_lo, c_hi, val, target, sign, cap)
-                lps += n_lps
-                up_ok = np.ones(k, dtype=bool)
-                up_ok[want] = proven[: int(want.sum())]
-                dn_ok = np.ones(k, dtype=bool)
-                dn_ok[has_dn] = proven[int(want.sum()) :]
-                done = up_ok & dn_ok & want
-                lower[cols[want]] = (val - dn_cap)[want]
-                upper[cols[want]] = (val + up_cap)[want]
-                bound[cols[want]] = "at least"
-                todo = np.flatnonzero(~done & want)
-            lo, hi, _calls = _solve_component(block, rhs[rows], c_lo, c_hi, todo)
-            n_exact = len(cols) if todo is None else len(todo)
-            lps += 2 * n_exact
-            sel = np.arange(len(cols)) if todo is None else todo
-            lower[cols[sel]] = lo[sel]
-            upper[cols[sel]] = hi[sel]
-            bound[cols[sel]] = "exact"
+            cells = idx[cols]
+            lo, hi, bd, n_lps = _component(
+                sub[rows][:, cols],
+                rhs[rows],
+                problem.lower[cells],
+                problem.upper[cells],
+                a[cells],
+                problem.upl[cells],
+                problem.lpl[cells],
+                skip[cols],
+                scale_tol,
+            )
+            lps += n_lps
+            lower[cols] = lo
+            upper[cols] = hi
+            bound[cols] = bd
     keep = ~skip
     idx, lower, upper, bound = idx[keep], lower[keep], upper[keep], bound[keep]
     vals = a[idx]
     upl = problem.upl[idx]
     lpl = problem.lpl[idx]
-    tol = 1e-6 * max(1.0, float(np.abs(a).max(initial=0.0)))
+    tol = _tolerance(problem)
     primary = (upl > 0) | (lpl > 0)
     exact = (upper - lower) <= tol
     protected = (upper - vals >= upl - tol) & (vals - lower >= lpl - tol) & ~exact

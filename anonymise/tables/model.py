@@ -328,6 +328,9 @@ class Problem:
     """Variables that are not cells (differences between releases): never published, and
     exact values of them are no failure in themselves (their protection levels say what must
     stay unknown)."""
+    scale: float | None = None
+    """The magnitude the audit's tolerances are relative to (default: the largest absolute
+    value); a part of a problem carries its whole's, so it is judged as in the whole."""
 
     @property
     def primary(self) -> np.ndarray:
@@ -420,6 +423,9 @@ def independent_parts(
         return []
     order = np.flatnonzero(unknown)[np.argsort(labels, kind="stable")]
     starts = np.searchsorted(np.sort(labels), np.arange(n_comp + 1))
+    scale = problem.scale
+    if scale is None:
+        scale = float(np.abs(problem.values).max(initial=0.0))
     csc = eq.tocsc()
     # the equations through each wanted component's unknowns (an equation lies in one component)
     row_comp = np.full(eq.shape[0], -1, dtype=np.int64)
@@ -451,6 +457,7 @@ def independent_parts(
                     n_current=int((cells < problem.n_current).sum()),
                     zero_linked=None if problem.zero_linked is None else problem.zero_linked[cells],
                     auxiliary=None if problem.auxiliary is None else problem.auxiliary[cells],
+                    scale=scale,
                 ),
             )
         )
