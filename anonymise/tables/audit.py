@@ -146,15 +146,17 @@ def _solve_component(
     lo: np.ndarray,
     hi: np.ndarray,
     cells: np.ndarray | None = None,
+    jobs: list[tuple[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of the variables ``cells`` (all by default) of one component, batched
-    block-diagonally; NaN for the others."""
+    block-diagonally; NaN for the others. ``jobs`` instead: (variable, 1 = min / −1 = max)."""
     from scipy import sparse
     from scipy.optimize import linprog
 
     k = a_rows.shape[1]
-    cells = np.arange(k) if cells is None else cells
-    jobs = [(int(i), s) for i in cells for s in (1.0, -1.0)]  # s=1: minimise, -1: maximise
+    if jobs is None:
+        cells = np.arange(k) if cells is None else cells
+        jobs = [(int(i), s) for i in cells for s in (1.0, -1.0)]  # s=1: minimise, -1: maximise
     lower = np.full(k, np.nan)
     upper = np.full(k, np.nan)
     per = max(1, BATCH_VARIABLES // max(k, 1))
@@ -266,11 +268,33 @@ def _solve_intervals(
         up_ok[want] = proven[: int(want.sum())]
         dn_ok = np.ones(k, dtype=bool)
         dn_ok[has_dn] = proven[int(want.sum()) :]
-        done = up_ok & dn_ok & want
         lower[want] = (val - dn_cap)[want]
         upper[want] = (val + up_cap)[want]
         bound[want] = "at least"
-        todo = np.flatnonzero(~done & want)
+        # an unproven target gets the LP of its own direction only; a cell that still falls
+        # short with its other end as proven gets that end's LP too, so every verdict is the one
+        # of the exact interval (which only contains what is shown here)
+        need_hi = want & ~up_ok
+        need_lo = has_dn & ~dn_ok
+        exact_hi = np.zeros(k, dtype=bool)
+        exact_lo = np.zeros(k, dtype=bool)
+        for _ in range(2):
+            jobs = [(int(i), -1.0) for i in np.flatnonzero(need_hi)]
+            jobs += [(int(i), 1.0) for i in np.flatnonzero(need_lo)]
+            if jobs:
+                lo, hi, _calls = _solve_component(block, rhs, c_lo, c_hi, jobs=jobs)
+                lower[need_lo], upper[need_hi] = lo[need_lo], hi[need_hi]
+                lps += len(jobs)
+            exact_hi |= need_hi
+            exact_lo |= need_lo
+            short = (upper - val < upl - tol) | (val - lower < lpl - tol) | (upper - lower <= tol)
+            short &= want & ~(exact_hi & exact_lo)
+            need_hi, need_lo = short & ~exact_hi, short & ~exact_lo
+            if not short.any():
+                break
+        both = exact_hi & exact_lo
+        bound[both] = "exact"
+        return lower, upper, bound, lps
     lo, hi, _calls = _solve_component(block, rhs, c_lo, c_hi, todo)
     sel = np.arange(k) if todo is None else todo
     lps += 2 * len(sel)
