@@ -83,11 +83,12 @@ def protect(
     cutting planes otherwise, seeded and bounded by the heuristic); ``"heuristic"`` the greedy
     line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. The set is first split into
     independent parts (:func:`~anonymise.tables.model.independent_parts`: no equation joins their
-    unknowns), each solved on its own (``"auto"`` decides on the whole set), and the pattern is
-    audited together. With a ``ledger``, earlier releases' equations and values are part of the
-    model, so differencing across releases is prevented. ``max_suppressed_share`` rolls a
-    hierarchical dimension up one level (and protects again) while a table would lose more than
-    that share of its cells.
+    unknowns), each solved on its own (``"auto"`` decides on the whole set; a part without a free
+    cell has one pattern and is not solved), and the pattern is audited together (the audit
+    keeps the result of a component it solved before, so that costs little). With a
+    ``ledger``, earlier releases' equations and values are part of the model, so differencing
+    across releases is prevented. ``max_suppressed_share`` rolls a hierarchical dimension up one
+    level (and protects again) while a table would lose more than that share of its cells.
 
     ``cost="value"`` (the default) weighs a suppression by the cell's value: on the benchmark
     sets (``benchmarks/tables.py``, 1,000 cells) it suppressed fewer cells than ``"unity"`` in
