@@ -15,7 +15,9 @@ independent, so each block's optimum is its own LP's optimum).
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,10 @@ EXACT_INTERVALS = 40
 ones are screened first (:func:`_screen`) and get their own LPs only where the screen proves
 nothing, so their ``lower``/``upper`` may be bounds the interval provably reaches (``bound`` =
 "at least") instead of its exact ends."""
+MEMO_COMPONENTS = 512
+"""Components whose result is kept for an identical component later (0: none); see
+:func:`_component`."""
+_MEMO: OrderedDict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = OrderedDict()
 
 
 def _screen(
@@ -140,15 +146,17 @@ def _solve_component(
     lo: np.ndarray,
     hi: np.ndarray,
     cells: np.ndarray | None = None,
+    jobs: list[tuple[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min and max of the variables ``cells`` (all by default) of one component, batched
-    block-diagonally; NaN for the others."""
+    block-diagonally; NaN for the others. ``jobs`` instead: (variable, 1 = min / −1 = max)."""
     from scipy import sparse
     from scipy.optimize import linprog
 
     k = a_rows.shape[1]
-    cells = np.arange(k) if cells is None else cells
-    jobs = [(int(i), s) for i in cells for s in (1.0, -1.0)]  # s=1: minimise, -1: maximise
+    if jobs is None:
+        cells = np.arange(k) if cells is None else cells
+        jobs = [(int(i), s) for i in cells for s in (1.0, -1.0)]  # s=1: minimise, -1: maximise
     lower = np.full(k, np.nan)
     upper = np.full(k, np.nan)
     per = max(1, BATCH_VARIABLES // max(k, 1))
@@ -177,6 +185,123 @@ def _solve_component(
             else:
                 upper[i] = v
     return lower, upper, calls
+
+
+def _tolerance(problem: Problem) -> float:
+    """Absolute tolerance of the audit: relative to the whole problem's largest value (a part of
+    a problem carries its whole's ``scale``, so a part is judged as in the whole)."""
+    scale = problem.scale
+    if scale is None:
+        scale = float(np.abs(problem.values).max(initial=0.0))
+    return 1e-6 * max(1.0, scale)
+
+
+def _component(
+    block: sparse.csr_array,
+    rhs: np.ndarray,
+    c_lo: np.ndarray,
+    c_hi: np.ndarray,
+    val: np.ndarray,
+    upl: np.ndarray,
+    lpl: np.ndarray,
+    skip: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Interval ends, their kind and the number of LPs of one component's variables (NaN where
+    ``skip``): its attacker LPs, or their result from an identical component audited before.
+
+    The protection and its audit look at the same components again and again (each part's
+    candidates, each repair round, then the whole pattern); a component whose LP data are
+    byte-identical has the same answer, so it is kept (:data:`MEMO_COMPONENTS` of them)."""
+    block = block.tocsr()
+    block.sort_indices()
+    h = hashlib.blake2b(digest_size=20)
+    for arr in (block.indptr, block.indices, block.data, rhs, c_lo, c_hi, val, upl, lpl, skip):
+        arr = np.ascontiguousarray(arr)
+        h.update(str((arr.dtype.str, arr.shape)).encode())
+        h.update(arr.tobytes())
+    h.update(repr((block.shape, tol, EXACT_INTERVALS, SCREEN_ROUNDS, BATCH_VARIABLES)).encode())
+    key = h.digest()
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        lo, hi, bd, n_lps = hit
+        return lo.copy(), hi.copy(), bd.copy(), n_lps
+    out = _solve_intervals(block, rhs, c_lo, c_hi, val, upl, lpl, skip, tol)
+    if MEMO_COMPONENTS > 0:
+        _MEMO[key] = (out[0].copy(), out[1].copy(), out[2].copy(), out[3])
+        while len(_MEMO) > MEMO_COMPONENTS:
+            _MEMO.popitem(last=False)
+    return out
+
+
+def _solve_intervals(
+    block: sparse.csr_array,
+    rhs: np.ndarray,
+    c_lo: np.ndarray,
+    c_hi: np.ndarray,
+    val: np.ndarray,
+    upl: np.ndarray,
+    lpl: np.ndarray,
+    skip: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The attacker LPs of one component (see :func:`_component`)."""
+    k = block.shape[1]
+    lower = np.full(k, np.nan)
+    upper = np.full(k, np.nan)
+    bound = np.full(k, "exact", dtype=object)
+    lps = 0
+    todo = None if not skip.any() else np.flatnonzero(~skip)
+    if k > EXACT_INTERVALS and (todo is None or len(todo) > EXACT_INTERVALS):
+        eps = np.full(k, 2.0 * tol)
+        up_cap = np.maximum(upl, eps)
+        dn_cap = np.maximum(lpl, 0.0)
+        want = ~skip
+        has_dn = (dn_cap > 0) & want
+        target = np.concatenate([np.flatnonzero(want), np.flatnonzero(has_dn)])
+        sign = np.concatenate([np.ones(int(want.sum())), -np.ones(int(has_dn.sum()))])
+        cap = np.concatenate([up_cap[want], dn_cap[has_dn]])
+        proven, n_lps = _screen(block, rhs, c_lo, c_hi, val, target, sign, cap)
+        lps += n_lps
+        up_ok = np.ones(k, dtype=bool)
+        up_ok[want] = proven[: int(want.sum())]
+        dn_ok = np.ones(k, dtype=bool)
+        dn_ok[has_dn] = proven[int(want.sum()) :]
+        lower[want] = (val - dn_cap)[want]
+        upper[want] = (val + up_cap)[want]
+        bound[want] = "at least"
+        # an unproven target gets the LP of its own direction only; a cell that still falls
+        # short with its other end as proven gets that end's LP too, so every verdict is the one
+        # of the exact interval (which only contains what is shown here)
+        need_hi = want & ~up_ok
+        need_lo = has_dn & ~dn_ok
+        exact_hi = np.zeros(k, dtype=bool)
+        exact_lo = np.zeros(k, dtype=bool)
+        for _ in range(2):
+            jobs = [(int(i), -1.0) for i in np.flatnonzero(need_hi)]
+            jobs += [(int(i), 1.0) for i in np.flatnonzero(need_lo)]
+            if jobs:
+                lo, hi, _calls = _solve_component(block, rhs, c_lo, c_hi, jobs=jobs)
+                lower[need_lo], upper[need_hi] = lo[need_lo], hi[need_hi]
+                lps += len(jobs)
+            exact_hi |= need_hi
+            exact_lo |= need_lo
+            short = (upper - val < upl - tol) | (val - lower < lpl - tol) | (upper - lower <= tol)
+            short &= want & ~(exact_hi & exact_lo)
+            need_hi, need_lo = short & ~exact_hi, short & ~exact_lo
+            if not short.any():
+                break
+        both = exact_hi & exact_lo
+        bound[both] = "exact"
+        return lower, upper, bound, lps
+    lo, hi, _calls = _solve_component(block, rhs, c_lo, c_hi, todo)
+    sel = np.arange(k) if todo is None else todo
+    lps += 2 * len(sel)
+    lower[sel] = lo[sel]
+    upper[sel] = hi[sel]
+    bound[sel] = "exact"
+    return lower, upper, bound, lps
 
 
 def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
@@ -210,51 +335,40 @@ def audit_problem(problem: Problem, suppressed: np.ndarray) -> AuditReport:
         adj = (abs(sub).T @ abs(sub)).tocsr() if sub.shape[0] else sparse.eye_array(len(idx))
         ncomp, lab = connected_components(adj, directed=False)
         row_comp = lab[sub.indices[sub.indptr[:-1]]] if sub.shape[0] else np.array([], int)
-        for comp in range(ncomp):
-            cols = np.flatnonzero(lab == comp)
-            rows = np.flatnonzero(row_comp == comp)
-            block = sub[rows][:, cols]
-            c_lo, c_hi = problem.lower[idx[cols]], problem.upper[idx[cols]]
-            todo = None if not skip[cols].any() else np.flatnonzero(~skip[cols])
-            if todo is not None and not len(todo):
-                continue
-            if len(cols) > EXACT_INTERVALS and (todo is None or len(todo) > EXACT_INTERVALS):
-                val = a[idx[cols]]
-                k = len(cols)
-                tol_c = 1e-6 * max(1.0, float(np.abs(a).max(initial=0.0)))
-                eps = np.full(k, 2.0 * tol_c)
-                up_cap = np.maximum(problem.upl[idx[cols]], eps)
-                dn_cap = np.maximum(problem.lpl[idx[cols]], 0.0)
-                has_dn = dn_cap > 0
-                want = ~skip[cols]
-                has_dn &= want
-                target = np.concatenate([np.flatnonzero(want), np.flatnonzero(has_dn)])
-                sign = np.concatenate([np.ones(int(want.sum())), -np.ones(int(has_dn.sum()))])
-                cap = np.concatenate([up_cap[want], dn_cap[has_dn]])
-                proven, n_lps = _screen(block, rhs[rows], c_lo, c_hi, val, target, sign, cap)
-                lps += n_lps
-                up_ok = np.ones(k, dtype=bool)
-                up_ok[want] = proven[: int(want.sum())]
-                dn_ok = np.ones(k, dtype=bool)
-                dn_ok[has_dn] = proven[int(want.sum()) :]
-                done = up_ok & dn_ok & want
-                lower[cols[want]] = (val - dn_cap)[want]
-                upper[cols[want]] = (val + up_cap)[want]
-                bound[cols[want]] = "at least"
-                todo = np.flatnonzero(~done & want)
-            lo, hi, _calls = _solve_component(block, rhs[rows], c_lo, c_hi, todo)
-            n_exact = len(cols) if todo is None else len(todo)
-            lps += 2 * n_exact
-            sel = np.arange(len(cols)) if todo is None else todo
-            lower[cols[sel]] = lo[sel]
-            upper[cols[sel]] = hi[sel]
-            bound[cols[sel]] = "exact"
+        # the cells and rows of every component at once; a component of auxiliary variables
+        # only (a difference of two published cells: thousands after a population change) has
+        # nothing to solve
+        col_order = np.argsort(lab, kind="stable")
+        col_start = np.searchsorted(lab[col_order], np.arange(ncomp + 1))
+        row_order = np.argsort(row_comp, kind="stable")
+        row_start = np.searchsorted(row_comp[row_order], np.arange(ncomp + 1))
+        wanted = np.bincount(lab[~skip], minlength=ncomp) > 0
+        scale_tol = _tolerance(problem)
+        for comp in np.flatnonzero(wanted):
+            cols = col_order[col_start[comp] : col_start[comp + 1]]
+            rows = row_order[row_start[comp] : row_start[comp + 1]]
+            cells = idx[cols]
+            lo, hi, bd, n_lps = _component(
+                sub[rows][:, cols],
+                rhs[rows],
+                problem.lower[cells],
+                problem.upper[cells],
+                a[cells],
+                problem.upl[cells],
+                problem.lpl[cells],
+                skip[cols],
+                scale_tol,
+            )
+            lps += n_lps
+            lower[cols] = lo
+            upper[cols] = hi
+            bound[cols] = bd
     keep = ~skip
     idx, lower, upper, bound = idx[keep], lower[keep], upper[keep], bound[keep]
     vals = a[idx]
     upl = problem.upl[idx]
     lpl = problem.lpl[idx]
-    tol = 1e-6 * max(1.0, float(np.abs(a).max(initial=0.0)))
+    tol = _tolerance(problem)
     primary = (upl > 0) | (lpl > 0)
     exact = (upper - lower) <= tol
     protected = (upper - vals >= upl - tol) & (vals - lower >= lpl - tol) & ~exact

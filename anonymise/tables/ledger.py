@@ -136,14 +136,18 @@ def build_problem(
     rows, cols, vals = [eq.row], [eq.col], [eq.data]
     n_eq = eq.shape[0]
     notes: list[str] = []
-    linked_nonzero: set[int] = set()  # current cells tied to a nonzero earlier cell
+    zero_linked = np.zeros(n_cur, dtype=bool)
     old = ledger.published(before_release=release_id) if ledger is not None else None
     if old is not None and old.height:
-        ext = _Extension(keys, values, measures, tables, contributors, upl, lpl, lower, upper)
+        # the variables as column arrays, grown a block at a time (a variable per earlier cell
+        # and per difference; per-cell Python loops cost seconds after a population change)
+        var = _Variables(keys, values, measures, tables, contributors, upl, lpl, lower, upper)
         # the a-priori bound of an earlier cell: its measure's grand total in any release
+        grand: dict[str, float] = {}
+        for m, u in zip(measures, upper, strict=True):
+            grand[m] = max(grand.get(m, 0.0), float(u))
         for m, top in old.group_by("measure").agg(pl.col("value").max()).iter_rows():
-            ext.grand[m] = max(ext.grand.get(m, 0.0), float(top))
-        ext.fixed, ext.auxiliary = [-1] * n_cur, [False] * n_cur
+            grand[m] = max(grand.get(m, 0.0), float(top))
         releases = old["release_id"].unique(maintain_order=True).to_list()
         # the variables of every earlier release (published: known; suppressed: unknown, with
         # the protection it had) under that release's equations
@@ -152,111 +156,125 @@ def build_problem(
         current = {k: i for i, k in enumerate(keys)}
         for r in releases:
             part = old.filter(pl.col("release_id") == r)
-            index[r] = {}
             same = _unchanged_tables(part, cells)
-            for h in part.iter_rows(named=True):
-                i = current.get(h["key"])
-                if i is not None and h["table"] in same:
-                    # the table did not change since then: the earlier cell *is* this one
-                    index[r][h["key"]] = i
-                    if not h["suppressed"]:
-                        if ext.upl[i] > 0 or ext.lpl[i] > 0:
-                            notes.append(f"sensitive cell {h['key']} was already published earlier")
-                        ext.fixed[i] = 0
-                    else:
-                        ext.upl[i] = max(ext.upl[i], h["upl"])
-                        ext.lpl[i] = max(ext.lpl[i], h["lpl"])
-                    continue
-                index[r][h["key"]] = ext.add(
-                    f"{r}::{h['key']}",
-                    value=h["value"],
-                    measure=h["measure"],
-                    table=h["table"],
-                    contributors=h["contributors"],
-                    upl=h["upl"] if h["suppressed"] else 0.0,
-                    lpl=h["lpl"] if h["suppressed"] else 0.0,
-                    fixed=1 if h["suppressed"] else 0,
-                )
+            p_keys = part["key"].to_list()
+            p_sup = part["suppressed"].to_numpy().astype(bool)
+            p_upl = part["upl"].fill_null(0.0).to_numpy().astype(float)
+            p_lpl = part["lpl"].fill_null(0.0).to_numpy().astype(float)
+            cur = np.array([current.get(k, -1) for k in p_keys], dtype=np.int64)
+            # the table did not change since then: the earlier cell *is* the current one
+            is_same = (cur >= 0) & part["table"].is_in(list(same)).to_numpy()
+            pos = np.full(len(p_keys), -1, dtype=np.int64)
+            pos[is_same] = cur[is_same]
+            for j in np.flatnonzero(is_same & ~p_sup):
+                i = cur[j]
+                if var.upl[i] > 0 or var.lpl[i] > 0:
+                    notes.append(f"sensitive cell {p_keys[j]} was already published earlier")
+            var.fixed[cur[is_same & ~p_sup]] = 0
+            s_sup = is_same & p_sup
+            np.maximum.at(var.upl, cur[s_sup], p_upl[s_sup])
+            np.maximum.at(var.lpl, cur[s_sup], p_lpl[s_sup])
+            own = ~is_same
+            p_meas = part["measure"].to_list()
+            p_val = part["value"].to_numpy().astype(float)
+            sel = np.flatnonzero(own)
+            first = var.add(
+                keys=[f"{r}::{p_keys[j]}" for j in sel],
+                values=p_val[sel],
+                measures=[p_meas[j] for j in sel],
+                tables=[t for t, o in zip(part["table"].to_list(), own, strict=True) if o],
+                contributors=part["contributors"].fill_null(0).to_numpy()[sel],
+                upl=np.where(p_sup[sel], p_upl[sel], 0.0),
+                lpl=np.where(p_sup[sel], p_lpl[sel], 0.0),
+                fixed=np.where(p_sup[sel], 1, 0),
+                lower=np.zeros(len(sel)),
+                upper=np.maximum([grand.get(p_meas[j], 0.0) for j in sel], p_val[sel]),
+            )
+            pos[sel] = first + np.arange(len(sel))
+            index[r] = dict(zip(p_keys, pos.tolist(), strict=True))
             e = old_eq.filter(pl.col("release_id") == r)
             if e.height:
-                pos = index[r]
+                at = index[r]
                 rows.append(e["equation"].to_numpy() + n_eq)
-                cols.append(np.array([pos[k] for k in e["key"].to_list()], dtype=np.int64))
+                cols.append(np.array([at[k] for k in e["key"].to_list()], dtype=np.int64))
                 vals.append(e["coefficient"].to_numpy())
                 n_eq += int(e["equation"].max()) + 1
         series = [*[(r, index[r]) for r in releases], (release_id or "current", current)]
         sensitive = _sensitive_keys(keys, change_dims) if change_dims else set()
         t = float(threshold or 0)
         pairs = []
-        prior_lo: dict[int, float] = {}  # what earlier publications tell of a variable
-        prior_hi: dict[int, float] = {}
+        n_var = len(var.keys)
+        # what earlier publications tell of a variable
+        prior_lo = np.full(n_var, -np.inf)
+        prior_hi = np.full(n_var, np.inf)
+        has_prior = np.zeros(n_var, dtype=bool)
         for a in range(len(series)):
             for b in range(a + 1, len(series)):
                 ia, ib = series[a][1], series[b][1]
                 common = [k for k in ib if k in ia and ia[k] != ib[k]]
                 if not common:
                     continue
-                pa = np.array([ia[k] for k in common])
-                pb = np.array([ib[k] for k in common])
-                diff = ext.values_at(pb) - ext.values_at(pa)
-                delta = _per_table_max(np.abs(diff), [ext.tables[i] for i in pb])
+                pa = np.array([ia[k] for k in common], dtype=np.int64)
+                pb = np.array([ib[k] for k in common], dtype=np.int64)
+                diff = var.values[pb] - var.values[pa]
+                delta = _per_table_max(np.abs(diff), [var.tables[i] for i in pb])
                 pairs.append((series[a][0], series[b][0], common, pa, pb, diff, delta))
-                for j in range(len(common)):
-                    if ext.fixed[pa[j]] == 0:
-                        p, i = ext.values[pa[j]], int(pb[j])
-                        prior_lo[i] = max(prior_lo.get(i, -np.inf), p - delta[j])
-                        prior_hi[i] = min(prior_hi.get(i, np.inf), p + delta[j])
-        for ra, rb, common, pa, pb, diff, delta in pairs:
-            for j, k in enumerate(common):
-                d, bound, i = float(diff[j]), float(delta[j]), int(pb[j])
-                s_upl = s_lpl = 0.0
-                settled = ext.fixed[pa[j]] == 0 and ext.fixed[i] == 0
-                if k in sensitive and t > 0 and 1 <= abs(d) < t and not settled:
-                    # a small change: the attacker must not be able to tell whether anyone
-                    # entered or left here at all (its interval holds 0 as well as d), as far
-                    # as earlier publications leave that open
-                    lo_s, hi_s = -bound, bound
-                    if ext.fixed[pa[j]] == 0:
-                        lo_s = max(lo_s, prior_lo.get(i, -np.inf) - ext.values[pa[j]])
-                        hi_s = min(hi_s, prior_hi.get(i, np.inf) - ext.values[pa[j]])
-                    if d < 0:
-                        s_upl = max(0.0, min(0.0, hi_s) - d)
-                    else:
-                        s_lpl = max(0.0, d - max(0.0, lo_s))
-                s = ext.add(
-                    f"{ra}->{rb}::{k}",
-                    value=d,
-                    measure=ext.measures[i],
-                    table=ext.tables[i],
-                    contributors=0,
-                    upl=s_upl,
-                    lpl=s_lpl,
-                    fixed=1,
-                    lower=-bound,
-                    upper=bound,
-                    auxiliary=True,
-                )
-                if i < n_cur and ext.values[pa[j]] != 0:
-                    linked_nonzero.add(i)
-                rows.append(np.array([n_eq, n_eq, n_eq]))
-                cols.append(np.array([i, pa[j], s]))
-                vals.append(np.array([1.0, -1.0, -1.0]))
-                n_eq += 1
-        for i in range(n_cur):
-            if i in prior_lo and (ext.upl[i] > 0 or ext.lpl[i] > 0):
-                # what earlier releases published bounds what must stay unknown now
-                v = ext.values[i]
-                ext.lpl[i] = max(0.0, min(ext.lpl[i], v - prior_lo[i]))
-                ext.upl[i] = max(0.0, min(ext.upl[i], prior_hi[i] - v))
-                if prior_hi[i] - prior_lo[i] < 1e-9:
-                    notes.append(f"sensitive cell {keys[i]} was already published earlier")
-                    ext.fixed[i] = 0
-        keys, measures = ext.keys, ext.measures
-        values, upl, lpl = ext.array("values"), ext.array("upl"), ext.array("lpl")
-        lower, upper = ext.array("lower"), ext.array("upper")
-        contributors = np.asarray(ext.contributors, dtype=np.int64)
-        fixed = np.asarray(ext.fixed, dtype=np.int64)
-        auxiliary = np.asarray(ext.auxiliary, dtype=bool)
+                known = var.fixed[pa] == 0
+                np.maximum.at(prior_lo, pb[known], var.values[pa[known]] - delta[known])
+                np.minimum.at(prior_hi, pb[known], var.values[pa[known]] + delta[known])
+                has_prior[pb[known]] = True
+        for ra, rb, common, pa, pb, diff, bound in pairs:
+            s_upl = np.zeros(len(common))
+            s_lpl = np.zeros(len(common))
+            settled = (var.fixed[pa] == 0) & (var.fixed[pb] == 0)
+            small = np.array([k in sensitive for k in common], dtype=bool)
+            small &= (t > 0) & (np.abs(diff) >= 1) & (np.abs(diff) < t) & ~settled
+            if small.any():
+                # a small change: the attacker must not be able to tell whether anyone entered
+                # or left here at all (its interval holds 0 as well as d), as far as earlier
+                # publications leave that open
+                lo_s, hi_s = -bound, bound
+                pub = var.fixed[pa] == 0
+                p_at = var.values[pa]
+                lo_s = np.where(pub, np.maximum(lo_s, prior_lo[pb] - p_at), lo_s)
+                hi_s = np.where(pub, np.minimum(hi_s, prior_hi[pb] - p_at), hi_s)
+                down = small & (diff < 0)
+                up = small & (diff >= 0)
+                s_upl[down] = np.maximum(0.0, np.minimum(0.0, hi_s[down]) - diff[down])
+                s_lpl[up] = np.maximum(0.0, diff[up] - np.maximum(0.0, lo_s[up]))
+            first = var.add(
+                keys=[f"{ra}->{rb}::{k}" for k in common],
+                values=diff,
+                measures=[var.measures[i] for i in pb],
+                tables=[var.tables[i] for i in pb],
+                contributors=np.zeros(len(common), dtype=np.int64),
+                upl=s_upl,
+                lpl=s_lpl,
+                fixed=np.ones(len(common), dtype=np.int64),
+                lower=-bound,
+                upper=bound,
+                auxiliary=True,
+            )
+            sv = first + np.arange(len(common))
+            lz = (pb < n_cur) & (var.values[pa] != 0)
+            zero_linked[pb[lz]] = True
+            m_rows = n_eq + np.arange(len(common))
+            rows.append(np.repeat(m_rows, 3))
+            cols.append(np.column_stack([pb, pa, sv]).ravel())
+            vals.append(np.tile([1.0, -1.0, -1.0], len(common)))
+            n_eq += len(common)
+        # what earlier releases published bounds what must stay unknown now
+        cap = np.flatnonzero(has_prior[:n_cur] & ((var.upl[:n_cur] > 0) | (var.lpl[:n_cur] > 0)))
+        v = var.values[cap]
+        var.lpl[cap] = np.maximum(0.0, np.minimum(var.lpl[cap], v - prior_lo[cap]))
+        var.upl[cap] = np.maximum(0.0, np.minimum(var.upl[cap], prior_hi[cap] - v))
+        for i in cap[prior_hi[cap] - prior_lo[cap] < 1e-9]:
+            notes.append(f"sensitive cell {keys[i]} was already published earlier")
+            var.fixed[i] = 0
+        keys, measures = var.keys, var.measures
+        values, upl, lpl = var.values, var.upl, var.lpl
+        lower, upper = var.lower, var.upper
+        contributors, fixed, auxiliary = var.contributors, var.fixed, var.auxiliary
         known = fixed[:n_cur] == 0
         upl[:n_cur][known] = 0.0
         lpl[:n_cur][known] = 0.0
@@ -265,9 +283,9 @@ def build_problem(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_eq, n)
     ).tocsr()
     mat = _dedupe_rows(mat)
-    zero_linked = np.zeros(len(keys), dtype=bool)
-    zero_linked[list(linked_nonzero)] = True
-    zero_linked &= np.asarray(values) == 0
+    linked = np.zeros(n, dtype=bool)
+    linked[:n_cur] = zero_linked
+    linked &= np.asarray(values) == 0
     problem = Problem(
         keys=keys,
         values=values,
@@ -279,65 +297,64 @@ def build_problem(
         fixed=fixed,
         contributors=contributors,
         n_current=table_set.n_cells,
-        zero_linked=zero_linked,
+        zero_linked=linked,
         auxiliary=auxiliary,
     )
     return problem, notes
 
 
-class _Extension:
-    """The variable list of a problem growing by earlier releases' cells and differences."""
+class _Variables:
+    """The variable list of a problem growing by earlier releases' cells and differences: numpy
+    columns (the numeric ones) and lists (names), a block of variables at a time."""
 
     def __init__(self, keys, values, measures, tables, contributors, upl, lpl, lower, upper):
+        n = len(keys)
         self.keys = list(keys)
-        self.values = list(map(float, values))
         self.measures = list(measures)
         self.tables = list(tables)
-        self.contributors = list(map(int, contributors))
-        self.upl = list(map(float, upl))
-        self.lpl = list(map(float, lpl))
-        self.lower = list(map(float, lower))
-        self.upper = list(map(float, upper))
-        self.fixed: list[int] = []
-        self.auxiliary: list[bool] = []
-        self.grand: dict[str, float] = {}
-        for m, u in zip(self.measures, self.upper, strict=True):
-            self.grand[m] = max(self.grand.get(m, 0.0), u)
+        self.values = np.asarray(values, dtype=float).copy()
+        self.contributors = np.asarray(contributors, dtype=np.int64).copy()
+        self.upl = np.asarray(upl, dtype=float).copy()
+        self.lpl = np.asarray(lpl, dtype=float).copy()
+        self.lower = np.asarray(lower, dtype=float).copy()
+        self.upper = np.asarray(upper, dtype=float).copy()
+        self.fixed = np.full(n, -1, dtype=np.int64)
+        self.auxiliary = np.zeros(n, dtype=bool)
 
     def add(
         self,
-        key,
         *,
-        value,
-        measure,
-        table,
+        keys,
+        values,
+        measures,
+        tables,
         contributors,
         upl,
         lpl,
         fixed,
-        lower=None,
-        upper=None,
+        lower,
+        upper,
         auxiliary=False,
     ) -> int:
-        self.keys.append(key)
-        self.values.append(float(value))
-        self.measures.append(measure)
-        self.tables.append(table)
-        self.contributors.append(int(contributors or 0))
-        self.upl.append(float(upl or 0.0))
-        self.lpl.append(float(lpl or 0.0))
-        grand = max(self.grand.get(measure, 0.0), float(value))
-        self.lower.append(0.0 if lower is None else float(lower))
-        self.upper.append(grand if upper is None else float(upper))
-        self.fixed.append(int(fixed))
-        self.auxiliary.append(bool(auxiliary))
-        return len(self.keys) - 1
+        """Append a block of variables; returns the index of its first one."""
+        first = len(self.keys)
+        m = len(keys)
+        self.keys += list(keys)
+        self.measures += list(measures)
+        self.tables += list(tables)
 
-    def values_at(self, idx: np.ndarray) -> np.ndarray:
-        return np.asarray(self.values, dtype=float)[idx]
+        def grow(col, new, dtype):
+            return np.concatenate([col, np.broadcast_to(np.asarray(new, dtype=dtype), (m,))])
 
-    def array(self, name: str) -> np.ndarray:
-        return np.asarray(getattr(self, name), dtype=float)
+        self.values = grow(self.values, values, float)
+        self.contributors = grow(self.contributors, contributors, np.int64)
+        self.upl = grow(self.upl, upl, float)
+        self.lpl = grow(self.lpl, lpl, float)
+        self.lower = grow(self.lower, lower, float)
+        self.upper = grow(self.upper, upper, float)
+        self.fixed = grow(self.fixed, fixed, np.int64)
+        self.auxiliary = grow(self.auxiliary, auxiliary, bool)
+        return first
 
 
 def _unchanged_tables(earlier: pl.DataFrame, cells: pl.DataFrame) -> set[str]:
@@ -371,11 +388,13 @@ def _per_table_max(absdiff: np.ndarray, tables: Sequence[str]) -> np.ndarray:
 
 def _dedupe_rows(mat: sparse.csr_array) -> sparse.csr_array:
     mat.sort_indices()
-    seen: set[tuple] = set()
+    seen: set[bytes] = set()
     keep = []
+    ind = mat.indices.astype(np.int64)
+    data = mat.data.astype(float)
     for r in range(mat.shape[0]):
         s, e = mat.indptr[r], mat.indptr[r + 1]
-        sig = (tuple(mat.indices[s:e]), tuple(mat.data[s:e]))
+        sig = ind[s:e].tobytes() + b"|" + data[s:e].tobytes()
         if sig not in seen and e > s:
             seen.add(sig)
             keep.append(r)

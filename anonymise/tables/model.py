@@ -328,6 +328,9 @@ class Problem:
     """Variables that are not cells (differences between releases): never published, and
     exact values of them are no failure in themselves (their protection levels say what must
     stay unknown)."""
+    scale: float | None = None
+    """The magnitude the audit's tolerances are relative to (default: the largest absolute
+    value); a part of a problem carries its whole's, so it is judged as in the whole."""
 
     @property
     def primary(self) -> np.ndarray:
@@ -371,7 +374,9 @@ class Part:
     problem: Problem
 
 
-def independent_parts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray) -> list[Part]:
+def independent_parts(
+    problem: Problem, free: np.ndarray, sup_fixed: np.ndarray, *, keep_forced: bool = False
+) -> list[Part]:
     """The problem split into parts no suppression decision of one can affect in another.
 
     Only free and already-suppressed cells are unknowns; every other cell is published whatever
@@ -381,8 +386,10 @@ def independent_parts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray)
     its own component's pattern only, a singleton line lies in one component, and the cost is a
     sum over components. Each part holds its unknowns, the equations through them (whole) and the
     published cells of those equations. Parts without an already-suppressed cell need nothing and
-    are left out; one component holding every unknown is returned as the whole problem
-    (``cells=None``).
+    are left out; so are parts without a free cell unless ``keep_forced`` (their one pattern is
+    their suppressed cells, nothing to choose: a release after a population change has
+    thousands, one per difference of two published cells). One component holding every unknown
+    is returned as the whole problem (``cells=None``).
 
     >>> import polars as pl
     >>> from anonymise.tables import frequency_table
@@ -402,17 +409,36 @@ def independent_parts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray)
     eq = problem.equations.tocsr()
     lab = components(eq, unknown)
     labels = lab[unknown]
-    if labels.max() == 0:
+    n_comp = int(labels.max()) + 1
+    if n_comp == 1:
         return [Part(cells=None, problem=problem)]
+    # the cells of every component at once (a loop over components scanning every cell cost
+    # seconds with thousands of parts); labels are numbered in the order of their first cell,
+    # so the parts' order is deterministic
+    wanted = np.bincount(lab[sup_fixed & unknown], minlength=n_comp) > 0
+    if not keep_forced:
+        wanted &= np.bincount(lab[free & unknown], minlength=n_comp) > 0
+    comps = np.flatnonzero(wanted)
+    if not len(comps):
+        return []
+    order = np.flatnonzero(unknown)[np.argsort(labels, kind="stable")]
+    starts = np.searchsorted(np.sort(labels), np.arange(n_comp + 1))
+    scale = problem.scale
+    if scale is None:
+        scale = float(np.abs(problem.values).max(initial=0.0))
     csc = eq.tocsc()
+    # the equations through each wanted component's unknowns (an equation lies in one component)
+    row_comp = np.full(eq.shape[0], -1, dtype=np.int64)
+    cell_of = csc.indices  # rows of each column's entries
+    col_lab = np.repeat(lab, np.diff(csc.indptr))
+    on = col_lab >= 0
+    row_comp[cell_of[on]] = col_lab[on]
+    row_order = np.argsort(row_comp, kind="stable")
+    row_starts = np.searchsorted(row_comp[row_order], np.arange(n_comp + 1))
     out = []
-    # labels are numbered in the order of their first cell, so the parts' order is deterministic
-    for c in range(int(labels.max()) + 1):
-        own = np.flatnonzero(lab == c)
-        if not sup_fixed[own].any():
-            continue
-        sub = csc[:, own]
-        rows = np.unique(sub.indices)
+    for c in comps:
+        own = order[starts[c] : starts[c + 1]]
+        rows = row_order[row_starts[c] : row_starts[c + 1]]
         block = eq[rows]
         cells = np.union1d(own, block.indices)
         out.append(
@@ -431,6 +457,7 @@ def independent_parts(problem: Problem, free: np.ndarray, sup_fixed: np.ndarray)
                     n_current=int((cells < problem.n_current).sum()),
                     zero_linked=None if problem.zero_linked is None else problem.zero_linked[cells],
                     auxiliary=None if problem.auxiliary is None else problem.auxiliary[cells],
+                    scale=scale,
                 ),
             )
         )

@@ -83,11 +83,12 @@ def protect(
     cutting planes otherwise, seeded and bounded by the heuristic); ``"heuristic"`` the greedy
     line rule with LP repair; ``"auto"`` the MILP up to 5,000 cells. The set is first split into
     independent parts (:func:`~anonymise.tables.model.independent_parts`: no equation joins their
-    unknowns), each solved on its own (``"auto"`` decides on the whole set), and the pattern is
-    audited together. With a ``ledger``, earlier releases' equations and values are part of the
-    model, so differencing across releases is prevented. ``max_suppressed_share`` rolls a
-    hierarchical dimension up one level (and protects again) while a table would lose more than
-    that share of its cells.
+    unknowns), each solved on its own (``"auto"`` decides on the whole set; a part without a free
+    cell has one pattern and is not solved), and the pattern is audited together (the audit
+    keeps the result of a component it solved before, so that costs little). With a
+    ``ledger``, earlier releases' equations and values are part of the model, so differencing
+    across releases is prevented. ``max_suppressed_share`` rolls a hierarchical dimension up one
+    level (and protects again) while a table would lose more than that share of its cells.
 
     ``cost="value"`` (the default) weighs a suppression by the cell's value: on the benchmark
     sets (``benchmarks/tables.py``, 1,000 cells) it suppressed fewer cells than ``"unity"`` in
@@ -122,6 +123,8 @@ def protect(
         # 864 cells, a third of them primary) the MILP per part took 56 s where the heuristic
         # takes 6 s (at 305 instead of 232 secondaries) — the run-time budget of a release
         method = "milp" if table_set.n_cells <= AUTO_MILP_CELLS else "heuristic"
+    # parts without a free cell have one pattern (their suppressed cells): nothing to solve, and
+    # the audit of the whole pattern below judges them with the rest
     parts = independent_parts(problem, free, sup_fixed)
     if len(parts) == 1 and parts[0].cells is None:
         # one component: the whole problem as it is (the pattern of the undivided model)
