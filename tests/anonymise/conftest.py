@@ -18,6 +18,12 @@ def adult_dir() -> Path:
     return ADULT
 
 
+@pytest.fixture
+def adult_qis() -> list[str]:
+    """The seven quasi-identifiers of ARX's Adult benchmark, in lattice order (a fresh list)."""
+    return list(ADULT_QIS)
+
+
 @pytest.fixture(scope="session")
 def adult() -> pl.DataFrame:
     return pl.read_csv(ADULT / "adult.csv", separator=";")

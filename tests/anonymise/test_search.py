@@ -44,7 +44,7 @@ def test_adult_matches_arx(adult, adult_hierarchies, k, limit, node, suppressed,
     assert res.classes == classes
     assert res.smallest_class >= k
     assert res.nodes_checked < res.lattice_size / 10
-    out = res.apply(adult)
+    out = res.published
     assert out.height == adult.height - suppressed
     assert out.group_by(ADULT_QIS).len()["len"].min() >= k
 
