@@ -148,7 +148,14 @@ class Comparison:
     tables: tuple[Table, ...] = ()
     peildatum: dt.date | None = None
     ledger: Ledger | None = None
-    """The previous edition's ledger (what the report check verifies its figures against)."""
+    """The previous edition's ledger (what the report check verifies its figures against);
+    ``None`` with a ``previous`` edition: its cells are not in the ledger (an upgraded
+    deployment), every figure of that edition and every change is ``.`` (not available)."""
+
+    @property
+    def unavailable(self) -> bool:
+        """A previous edition whose figures the ledger does not hold."""
+        return self.previous is not None and self.ledger is None
 
 
 @dataclass(frozen=True)
@@ -579,13 +586,15 @@ def previous_release(con: duckdb.DuckDBPyConnection, meta: ReleaseMeta) -> Relea
 
 def previous_edition(
     con: duckdb.DuckDBPyConnection, meta: ReleaseMeta, steward_db: Path | str | None
-) -> tuple[ReleaseMeta, Ledger] | None:
+) -> tuple[ReleaseMeta, Ledger | None] | None:
     """The previous edition and its published cells, or ``None`` for a first edition.
 
     ``research.duckdb`` keeps only the current release's cells (issue 14): the previous
     edition's published cells come from the steward's population ledger in ``steward_db``
     (what analysts saw then: suppressed cells without a value); a research database that still
-    lists them is read as it is."""
+    lists them is read as it is. Neither lists them after an upgrade from the per-snapshot
+    ledgers: the ledger is then ``None`` and the change section says the previous edition's
+    figures are not available (cells that are listed are read, and checked, as they are)."""
     before = previous_release(con, meta)
     if before is None:
         return None
@@ -596,7 +605,17 @@ def previous_edition(
             rows = found.select(
                 "table_name", "cell_key", "coordinates", "value", "is_suppressed"
             ).rows()
+    if rows is None and not _lists_cells(con, before.release_id):
+        return before, None
     return before, read_ledger(con, before.release_id, rows=rows)
+
+
+def _lists_cells(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
+    """Whether ``release_ledger`` of the research database lists any cell of ``release_id``."""
+    row = con.execute(
+        "select count(*) from release_ledger where release_id = ?", [release_id]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def read_ledger(
@@ -1182,49 +1201,59 @@ def _in_release(f: Figure, release_id: str) -> Figure:
     return replace(f, release=release_id)
 
 
+UNAVAILABLE_NOTE = (
+    "‘.’: niet beschikbaar. De cijfers van de vorige editie staan niet in het vrijgaveregister "
+    "van deze installatie, dus ook het verschil niet."
+)
+"""Table note of the change section when the ledger does not hold the previous edition."""
+
+
 def _comparison(
     meta: ReleaseMeta,
     ledger: Ledger,
     domains: Sequence[DomainSection],
     key_figures: Sequence[KeyFigure],
-    previous: tuple[ReleaseMeta, Ledger] | None,
+    previous: tuple[ReleaseMeta, Ledger | None] | None,
     threshold: int | None,
 ) -> Comparison:
-    """Headline figures of this edition beside those of the previous one."""
+    """Headline figures of this edition beside those of the previous one (``.`` for the
+    previous edition and the change when the ledger does not hold that edition's cells)."""
     if previous is None:
         return Comparison(None)
     pmeta, pledger = previous
-    plimit = pmeta.threshold(threshold)
-    prev = build_content(pmeta, pledger, threshold=threshold, with_previous=False)
     pid = pmeta.release_id
+    # a share of nobody: '.', verifiable without any ledger (no cell keys)
+    nothing = Figure("derived", NOT_AVAILABLE, None)
 
     def row(label: str, before: Figure, after: Figure) -> Row:
-        before = _in_release(before, pid)
+        before = nothing if pledger is None else _in_release(before, pid)
         return Row(label, (before, after, change_figure(before, after)))
 
-    pparams = release_params(pmeta, pledger, plimit)
+    if pledger is None:
+        prev_persons, pparams, before_domains = nothing, {}, {}
+    else:
+        prev = build_content(pmeta, pledger, threshold=threshold, with_previous=False)
+        prev_persons = prev.key_figures[0].figure
+        pparams = release_params(pmeta, pledger, pmeta.threshold(threshold))
+        before_domains = {d.code: d for d in prev.domains}
     params = release_params(meta, ledger, meta.threshold(threshold))
+
+    def param_row(label: str, name: str) -> Row:
+        before = param_figure(name, pparams[name]) if name in pparams else nothing
+        return row(label, before, param_figure(name, params[name]))
+
     headline = Table(
         "Deelnemers en geheimgehouden cellen: vorige en deze editie",
         "Kerncijfer",
         ("Vorige editie", "Deze editie", "Verschil"),
         (
-            row("Deelnemers (personen)", prev.key_figures[0].figure, key_figures[0].figure),
-            row(
-                "Geheimgehouden (onderdrukte) cellen",
-                param_figure("cells_withheld", pparams["cells_withheld"]),
-                param_figure("cells_withheld", params["cells_withheld"]),
-            ),
-            row(
-                "Cellen in het vrijgaveregister",
-                param_figure("cells_published", pparams["cells_published"]),
-                param_figure("cells_published", params["cells_published"]),
-            ),
+            row("Deelnemers (personen)", prev_persons, key_figures[0].figure),
+            param_row("Geheimgehouden (onderdrukte) cellen", "cells_withheld"),
+            param_row("Cellen in het vrijgaveregister", "cells_published"),
         ),
+        note=UNAVAILABLE_NOTE if pledger is None else "",
     )
-    before_domains = {d.code: d for d in prev.domains}
     now = {d.code: d for d in domains}
-    nothing = Figure("derived", NOT_AVAILABLE, None)
     rows = [
         row(
             lb.domain_label(code),
@@ -1239,7 +1268,9 @@ def _comparison(
         "Leefgebied",
         ("Vorige editie", "Deze editie", "Verschil (procentpunt)"),
         tuple(rows),
-        note="Het verschil is in procentpunten, berekend uit de gepubliceerde aantallen van "
+        note=UNAVAILABLE_NOTE
+        if pledger is None
+        else "Het verschil is in procentpunten, berekend uit de gepubliceerde aantallen van "
         "beide edities; ‘×’ als een van beide aandelen geheim is.",
     )
     return Comparison(pmeta, (headline, shares), reference_date(pmeta), pledger)
@@ -1339,7 +1370,7 @@ def build_content(
     register: Sequence[Mapping[str, str]] = (),
     organisations: Sequence[str] = (),
     threshold: int | None = None,
-    previous: tuple[ReleaseMeta, Ledger] | None = None,
+    previous: tuple[ReleaseMeta, Ledger | None] | None = None,
     with_previous: bool = True,
 ) -> ReportContent:
     """Report content from a release's meta data and ledger alone (pure).
