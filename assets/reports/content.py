@@ -1067,98 +1067,49 @@ def _findings(
         out.append(Finding("brug_herkomst", tuple(parts)))
 
     # 3. level 4–5 at the latest measurement: the highest and the lowest domain
-    ranked = sorted(
-        (d for d in domains if d.share_high.published),
-        key=lambda d: d.share_high.value or 0.0,
-        reverse=True,
-    )
+    ranked = _ranked(domains, lambda d: d.share_high)
     if len(ranked) >= 2:
-        best, worst = ranked[0], ranked[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "niveau",
-                (
-                    "Bij de laatste meting staan de gemeten deelnemers het vaakst op ",
-                    high,
-                    " op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.share_high,
-                    ") en het minst vaak op ",
-                    worst.label,
-                    " (",
-                    worst.share_high,
-                    ")"
-                    + (
-                        "."
-                        if len(ranked) == len(domains)
-                        else "; van de andere leefgebieden is het aandeel geheim."
-                    ),
-                ),
-                order="desc",
+                ranked,
+                ("Bij de laatste meting staan de gemeten deelnemers het vaakst op ", high,
+                 " op het leefgebied "),
+                lambda d: (d.share_high,),
+                ") en het minst vaak op ",
+                lambda d: (d.share_high,),
+                secret="het aandeel" if len(ranked) < len(domains) else "",
             )
-        )
+        )  # fmt: skip
 
     # 3b. progress since intake: the domain with the most and the least (published only)
-    moved = sorted(
-        (d for d in domains if d.progress is not None and d.progress.published),
-        key=lambda d: d.progress.value or 0.0,  # type: ignore[union-attr]
-        reverse=True,
-    )
+    moved = _ranked(domains, lambda d: d.progress)
     if len(moved) >= 2 and (moved[0].progress.value or 0.0) > 0:  # type: ignore[union-attr]
-        best, worst = moved[0], moved[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "vooruitgang",
-                (
-                    "Sinds de eerste meting is het aandeel deelnemers op ",
-                    high,
-                    " het meest gestegen op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.progress,  # type: ignore[arg-type]
-                    " procentpunt, van ",
-                    best.share_high_intake,  # type: ignore[arg-type]
-                    " naar ",
-                    best.share_high,
-                    ") en het minst op ",
-                    worst.label,
-                    " (",
-                    worst.progress,  # type: ignore[arg-type]
-                    " procentpunt)"
-                    + (
-                        "."
-                        if len(moved) == len(domains)
-                        else "; van de andere leefgebieden is de verandering geheim."
-                    ),
-                ),
-                order="desc",
+                moved,
+                ("Sinds de eerste meting is het aandeel deelnemers op ", high,
+                 " het meest gestegen op het leefgebied "),
+                lambda d: (d.progress, " procentpunt, van ", d.share_high_intake, " naar ",
+                           d.share_high),
+                ") en het minst op ",
+                lambda d: (d.progress, " procentpunt"),
+                secret="de verandering" if len(moved) < len(domains) else "",
             )
-        )
+        )  # fmt: skip
 
     # 4. goals reached: the highest and the lowest domain
-    goals = sorted(
-        (d for d in domains if d.share_reached.published),
-        key=lambda d: d.share_reached.value or 0.0,
-        reverse=True,
-    )
+    goals = _ranked(domains, lambda d: d.share_reached)
     if len(goals) >= 2:
-        best, worst = goals[0], goals[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "doelen",
-                (
-                    "Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.share_reached,
-                    ") en het minst vaak op ",
-                    worst.label,
-                    " (",
-                    worst.share_reached,
-                    ").",
-                ),
-                order="desc",
+                goals,
+                ("Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",),
+                lambda d: (d.share_reached,),
+                ") en het minst vaak op ",
+                lambda d: (d.share_reached,),
             )
         )
 
@@ -1190,6 +1141,41 @@ def _findings(
                 )
             )
     return tuple(out[:5])
+
+
+def _ranked(
+    domains: Sequence[DomainSection], figure: Callable[[DomainSection], Figure | None]
+) -> list[DomainSection]:
+    """The domains whose ``figure`` is published, highest value first."""
+
+    def value(d: DomainSection) -> float:
+        f = figure(d)
+        return (f.value if f is not None else None) or 0.0
+
+    return sorted(
+        (d for d in domains if (f := figure(d)) is not None and f.published),
+        key=value,
+        reverse=True,
+    )
+
+
+def _highest_and_lowest(
+    code: str,
+    ranked: Sequence[DomainSection],
+    opening: Sequence[str | Figure],
+    best: Callable[[DomainSection], Sequence[str | Figure | None]],
+    least: str,
+    worst: Callable[[DomainSection], Sequence[str | Figure | None]],
+    *,
+    secret: str = "",
+) -> Finding:
+    """A finding on the first (highest) and the last (lowest) of ``ranked``: ``opening``, the
+    first domain with ``best`` of it in brackets, ``least``, the last with ``worst`` of it; when
+    ``secret`` names the figure, it ends by saying that of the other domains it is secret."""
+    top, bottom = ranked[0], ranked[-1]
+    end = f"; van de andere leefgebieden is {secret} geheim." if secret else "."
+    parts = (*opening, top.label, " (", *best(top), least, bottom.label, " (", *worst(bottom))
+    return Finding(code, (*(p for p in parts if p is not None), ")" + end), order="desc")
 
 
 def _join(names: Sequence[str]) -> str:
