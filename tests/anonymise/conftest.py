@@ -8,20 +8,12 @@ import polars as pl
 import pytest
 
 from anonymise.hierarchy import Hierarchy
-
-ADULT = Path(__file__).resolve().parents[1] / "data" / "adult"
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT, ADULT_QIS
 
 
 @pytest.fixture(scope="session")
 def adult_dir() -> Path:
     return ADULT
-
-
-@pytest.fixture
-def adult_qis() -> list[str]:
-    """The seven quasi-identifiers of ARX's Adult benchmark, in lattice order (a fresh list)."""
-    return list(ADULT_QIS)
 
 
 @pytest.fixture(scope="session")

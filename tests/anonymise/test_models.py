@@ -13,8 +13,7 @@ from anonymise.models import (
     RecursiveCLDiversity,
     TCloseness,
 )
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 
 @pytest.mark.parametrize(

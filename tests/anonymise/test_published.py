@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from anonymise.hierarchy import Hierarchy
 from anonymise.kanon import k_anonymise
+from tests.anonymise.adult import ADULT_QIS
 
 
 def _oracle(data: pl.DataFrame, hierarchies: dict[str, Hierarchy], levels, k: int) -> pl.DataFrame:
@@ -28,11 +29,9 @@ def _oracle(data: pl.DataFrame, hierarchies: dict[str, Hierarchy], levels, k: in
 
 
 @pytest.mark.parametrize(("k", "limit"), [(5, 0.0), (5, 0.05), (2, 0.01)])
-def test_published_is_the_release_of_the_searched_frame(
-    adult, adult_hierarchies, adult_qis, k, limit
-):
+def test_published_is_the_release_of_the_searched_frame(adult, adult_hierarchies, k, limit):
     res = k_anonymise(
-        adult, quasi_identifiers=adult_qis, hierarchies=adult_hierarchies, k=k,
+        adult, quasi_identifiers=ADULT_QIS, hierarchies=adult_hierarchies, k=k,
         suppression_limit=limit,
     )  # fmt: skip
     published = res.published
@@ -46,10 +45,10 @@ def test_published_is_the_release_of_the_searched_frame(
     assert_frame_equal(published, res.apply(adult.lazy()).collect())
 
 
-def test_oracle_catches_a_release_that_keeps_small_classes(adult, adult_hierarchies, adult_qis):
+def test_oracle_catches_a_release_that_keeps_small_classes(adult, adult_hierarchies):
     """Positive control: the unsuppressed generalisation differs from the oracle at 5 %."""
     res = k_anonymise(
-        adult, quasi_identifiers=adult_qis, hierarchies=adult_hierarchies, k=5,
+        adult, quasi_identifiers=ADULT_QIS, hierarchies=adult_hierarchies, k=5,
         suppression_limit=0.05,
     )  # fmt: skip
     unsuppressed = _oracle(adult, adult_hierarchies, res.levels, 1)

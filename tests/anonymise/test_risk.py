@@ -8,8 +8,7 @@ import pytest
 
 from anonymise.kanon import k_anonymise
 from anonymise.risk import reidentification_risk, risk_from_sizes
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 
 def test_hand_computed():

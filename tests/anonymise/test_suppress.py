@@ -7,8 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from anonymise.kanon import k_anonymise
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 
 @pytest.mark.parametrize(("k", "limit"), [(5, 0.01), (10, 0.05)])
