@@ -1077,7 +1077,6 @@ def _findings(
                  " op het leefgebied "),
                 lambda d: (d.share_high,),
                 ") en het minst vaak op ",
-                lambda d: (d.share_high,),
                 secret="het aandeel" if len(ranked) < len(domains) else "",
             )
         )  # fmt: skip
@@ -1094,7 +1093,7 @@ def _findings(
                 lambda d: (d.progress, " procentpunt, van ", d.share_high_intake, " naar ",
                            d.share_high),
                 ") en het minst op ",
-                lambda d: (d.progress, " procentpunt"),
+                worst=lambda d: (d.progress, " procentpunt"),
                 secret="de verandering" if len(moved) < len(domains) else "",
             )
         )  # fmt: skip
@@ -1109,7 +1108,6 @@ def _findings(
                 ("Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",),
                 lambda d: (d.share_reached,),
                 ") en het minst vaak op ",
-                lambda d: (d.share_reached,),
             )
         )
 
@@ -1165,13 +1163,15 @@ def _highest_and_lowest(
     opening: Sequence[str | Figure],
     best: Callable[[DomainSection], Sequence[str | Figure | None]],
     least: str,
-    worst: Callable[[DomainSection], Sequence[str | Figure | None]],
     *,
+    worst: Callable[[DomainSection], Sequence[str | Figure | None]] | None = None,
     secret: str = "",
 ) -> Finding:
     """A finding on the first (highest) and the last (lowest) of ``ranked``: ``opening``, the
-    first domain with ``best`` of it in brackets, ``least``, the last with ``worst`` of it; when
-    ``secret`` names the figure, it ends by saying that of the other domains it is secret."""
+    first domain with ``best`` of it in brackets, ``least``, the last with ``worst`` (default
+    ``best``) of it; when ``secret`` names the figure, it ends by saying that of the other
+    domains it is secret."""
+    worst = worst or best
     top, bottom = ranked[0], ranked[-1]
     end = f"; van de andere leefgebieden is {secret} geheim." if secret else "."
     parts = (*opening, top.label, " (", *best(top), least, bottom.label, " (", *worst(bottom))
