@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -115,7 +116,7 @@ def k_anonymise(
     >>> res = k_anonymise(df, quasi_identifiers=["age", "sex"], hierarchies=hs, k=2)
     >>> res.node, res.levels, res.smallest_class
     ('40', {'age': 4, 'sex': 0}, 3)
-    >>> res.apply(df).rows()[:2]
+    >>> res.published.rows()[:2]
     [('*', 'm'), ('*', 'm')]
     """
     qis = tuple(quasi_identifiers)
@@ -198,7 +199,7 @@ def k_anonymise(
     utility = _utility(enc, levels, gen, pub, active, removed_rows)
     assert best.view is not None  # the optimum is feasible, so fully evaluated
     metrics = {m.name: m.value(best.view) for m in ALL_METRICS}
-    return AnonymisationResult(
+    result = AnonymisationResult(
         quasi_identifiers=qis,
         levels=dict(zip(qis, levels, strict=True)),
         node=node_string(levels),
@@ -225,6 +226,9 @@ def k_anonymise(
         removed_persons=removed_persons,
         decisions=decisions,
     )
+    # The release of the searched frame itself: on a DataFrame one gather per column through
+    # ``decisions`` (what every caller did next with ``apply``), on a LazyFrame a lazy plan.
+    return replace(result, published=result.apply(data))
 
 
 def _removed_persons(

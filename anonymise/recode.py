@@ -124,7 +124,7 @@ def local_recode(
             break
         if first is None:
             first = res
-        out = res.apply(remaining)
+        out = res.published
         assert isinstance(out, pl.DataFrame)
         passes.append(RecodingPass(res.node, dict(res.levels), remaining.height, out.height))
         if out.height == 0:

@@ -95,7 +95,8 @@ class AnonymisationResult:
 
     Published quasi-identifier columns are strings (the hierarchy's values at the chosen level,
     ``*`` for a locally suppressed cell); suppressed rows (or all rows of suppressed persons) are
-    removed. :meth:`apply` replays exactly this on a frame.
+    removed. ``published`` is the searched frame so released; :meth:`apply` replays exactly this
+    on another frame.
     """
 
     quasi_identifiers: tuple[str, ...]
@@ -127,6 +128,9 @@ class AnonymisationResult:
     """Person identifiers removed with all their rows (person mode)."""
     decisions: UnitDecisions | None = field(default=None, repr=False, compare=False)
     """Integer form of the release (see :class:`UnitDecisions`)."""
+    published: pl.DataFrame | pl.LazyFrame | None = field(default=None, repr=False, compare=False)
+    """The searched frame as released (``apply`` of it): a DataFrame for a DataFrame, a
+    LazyFrame for a LazyFrame; set by :func:`~anonymise.kanon.k_anonymise`."""
 
     def apply(self, lf: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
         """Apply the levels, local suppression and record/person suppression to ``lf``.

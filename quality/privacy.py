@@ -22,13 +22,16 @@ from anonymise.bsn import is_valid_bsn
 from quality.outcome import CheckOutcome
 
 # Column names (snake_case, Dutch and English) that denote a direct identifier or free text.
+# Every export contract column of kind id, bsn, identifier or free_text must match (quality may
+# not import the contracts: tests/quality/test_privacy.py holds the two together).
 IDENTIFIER_COLUMN = re.compile(
     r"(^|_)(naam|name|voornaam|achternaam|tussenvoegsel|voorletters|adres|address|straat|street"
     r"|huisnummer|house_number|woonplaats|email|e_mail|mail|telefoon|phone|mobiel|bsn"
     r"|dossier\w*|client\w*|clientnummer|contact_id|deelnemer_id|source_person_id|buddy\w*"
-    r"|notitie\w*|notes?|omschrijving|beschrijving|description|toelichting|opmerking\w*"
+    r"|(?:meting|registratie|casus|lid|traject|plan)_id"
+    r"|notitie\w*|notes?|\w*omschrijving|beschrijving|description|toelichting|opmerking\w*"
     r"|doel|actie|uitdaging|wie_helpt|ondersteuningsplan|foto|photo|iban|geboortedatum"
-    r"|birth_date|source_file|source_row|werkverleden|beroep)($|_)",
+    r"|birth_date|source_file|source_row|werkverleden|beroep|verblijfstitel)($|_)",
     re.IGNORECASE,
 )
 

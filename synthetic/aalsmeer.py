@@ -62,14 +62,7 @@ def build(
     cases = pl.DataFrame(
         {
             "casus_id": plant.messy(rng, case_ids),
-            "startdatum": plant.dates(
-                rng,
-                ep.start,
-                DMY,
-                missing=plant.RATES["date_missing"],
-                unparseable=plant.RATES["date_unparseable"],
-            ),
-            "einddatum": plant.dates(rng, end, DMY, null=~ep.has_end),
+            **plant.span_dates(rng, ep.start, end, ep.has_end, DMY),
             "reden_einde": plant.codes(
                 rng, END_REASONS, reason, unknown=("verhuisd", "onbekend", "?")
             ),

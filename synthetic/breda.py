@@ -108,14 +108,7 @@ def build(
             "ggz": flag(0.08),
             "plankosten": plant.ints(cost),
             "doorbraak_bereikt": plant.codes(rng, yes_no, breakthrough),
-            "startdatum": plant.dates(
-                rng,
-                ep.start,
-                ISO,
-                missing=plant.RATES["date_missing"],
-                unparseable=plant.RATES["date_unparseable"],
-            ),
-            "einddatum": plant.dates(rng, end, ISO, null=~ep.has_end),
+            **plant.span_dates(rng, ep.start, end, ep.has_end, ISO),
             "reden_einde": plant.codes(
                 rng, END_REASONS, reason, unknown=("verhuisd", "onbekend", "?")
             ),

@@ -145,14 +145,7 @@ def build(
             "buddy_id": plant.messy(rng, buddy_ids.gather(rng.integers(0, nb, n))),
             "huishouden": plant.codes(rng, HOUSEHOLDS, hh),
             "aantal_kinderen": plant.ints(kids),
-            "startdatum": plant.dates(
-                rng,
-                ep.start,
-                DMY,
-                missing=plant.RATES["date_missing"],
-                unparseable=plant.RATES["date_unparseable"],
-            ),
-            "einddatum": plant.dates(rng, end, DMY, null=~ep.has_end),
+            **plant.span_dates(rng, ep.start, end, ep.has_end, DMY),
             "reden_einde": plant.codes(
                 rng, END_REASONS, reason, unknown=("verhuisd", "onbekend", "?", "overleden")
             ),

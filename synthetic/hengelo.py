@@ -90,14 +90,7 @@ def build(
         {
             "traject_id": plant.messy(rng, plant.ids("WT-", np.arange(1, t + 1), 5)),
             "contact_id": plant.messy(rng, plant.ids("WK-", plant.orphans(rng, owner, n) + 1, 5)),
-            "startdatum": plant.dates(
-                rng,
-                start,
-                DMY,
-                missing=plant.RATES["date_missing"],
-                unparseable=plant.RATES["date_unparseable"],
-            ),
-            "einddatum": plant.dates(rng, end, DMY, null=~has_end),
+            **plant.span_dates(rng, start, end, has_end, DMY),
             "status": plant.codes(rng, STATUSES, status, unknown=("on hold", "onbekend", "?")),
             "resultaat": plant.codes(rng, RESULTS, result),
             "bezwaar_onderzoek": plant.codes(rng, ("ja", "nee"), (rng.random(t) >= 0.03) * 1),

@@ -168,6 +168,23 @@ def dates(
     return table.gather(idx)
 
 
+def span_dates(
+    rng: np.random.Generator, start: np.ndarray, end: np.ndarray, has_end: np.ndarray, fmt: str
+) -> dict[str, pl.Series]:
+    """An episode's ``startdatum`` (missing and unparseable at the planted rates) and
+    ``einddatum`` (empty while it runs) in ``fmt``, as every export writes them."""
+    return {
+        "startdatum": dates(
+            rng,
+            start,
+            fmt,
+            missing=RATES["date_missing"],
+            unparseable=RATES["date_unparseable"],
+        ),
+        "einddatum": dates(rng, end, fmt, null=~has_end),
+    }
+
+
 def end_before_start(
     rng: np.random.Generator, start: np.ndarray, end: np.ndarray, has_end: np.ndarray, rate=None
 ) -> np.ndarray:

@@ -118,12 +118,6 @@ def heuristic(
     cuts.extend(more)
     if not possible:
         status = "infeasible"
-    return Pattern(
-        suppressed=x,
-        cost=float(weights[x & free].sum()),
-        method="heuristic",
-        status=status,
-        seconds=time.perf_counter() - t0,
-        iterations=rounds,
-        cuts=cuts,
+    return Pattern.found(
+        x, weights, free, method="heuristic", status=status, t0=t0, iterations=rounds, cuts=cuts
     )

@@ -73,6 +73,31 @@ class Pattern:
     iterations: int = 0
     cuts: list[Cut] = field(default_factory=list)
 
+    @classmethod
+    def found(
+        cls,
+        x: np.ndarray,
+        weights: np.ndarray,
+        free: np.ndarray,
+        *,
+        method: str,
+        status: str,
+        t0: float,
+        iterations: int = 0,
+        cuts: list[Cut] | None = None,
+    ) -> Pattern:
+        """The pattern ``x`` found by ``method`` since ``perf_counter()`` ``t0``; its cost is
+        the weight of the free cells it suppresses."""
+        return cls(
+            suppressed=x,
+            cost=float(weights[x & free].sum()),
+            method=method,
+            status=status,
+            seconds=time.perf_counter() - t0,
+            iterations=iterations,
+            cuts=[] if cuts is None else cuts,
+        )
+
 
 def costs(problem: Problem, margin: np.ndarray, cost: str, total_weight: float) -> np.ndarray:
     """Cost per cell: ``unity``, ``value`` or ``log`` (log(1+value)); margins × ``total_weight``."""
@@ -468,14 +493,8 @@ def solve_cuts(
             status = "iteration_limit"
     if not ps2_possible and status == "optimal":
         status = "infeasible"
-    return Pattern(
-        suppressed=x,
-        cost=float(weights[x & free].sum()),
-        method="milp:cuts",
-        status=status,
-        seconds=time.perf_counter() - t0,
-        iterations=it,
-        cuts=cuts,
+    return Pattern.found(
+        x, weights, free, method="milp:cuts", status=status, t0=t0, iterations=it, cuts=cuts
     )
 
 
@@ -584,13 +603,7 @@ def solve_compact(
         status = "time_limit"
     if not ps2_possible and status == "optimal":
         status = "infeasible"
-    return Pattern(
-        suppressed=x,
-        cost=float(weights[x & free].sum()),
-        method="milp:compact",
-        status=status,
-        seconds=time.perf_counter() - t0,
-    )
+    return Pattern.found(x, weights, free, method="milp:compact", status=status, t0=t0)
 
 
 def compact_size(problem: Problem) -> int:

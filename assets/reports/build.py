@@ -105,7 +105,7 @@ def build_report(
         ledger=content.ledger,
         meta=content.meta,
         threshold=content.threshold,
-        previous=(before.previous, before.ledger) if before.previous and before.ledger else None,
+        previous=(before.previous, before.ledger) if before.previous else None,
     )
     if not outcome.passed:
         raise ReportError(f"the rendered report fails its check: {outcome.description}")

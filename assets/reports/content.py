@@ -148,7 +148,14 @@ class Comparison:
     tables: tuple[Table, ...] = ()
     peildatum: dt.date | None = None
     ledger: Ledger | None = None
-    """The previous edition's ledger (what the report check verifies its figures against)."""
+    """The previous edition's ledger (what the report check verifies its figures against);
+    ``None`` with a ``previous`` edition: its cells are not in the ledger (an upgraded
+    deployment), every figure of that edition and every change is ``.`` (not available)."""
+
+    @property
+    def unavailable(self) -> bool:
+        """A previous edition whose figures the ledger does not hold."""
+        return self.previous is not None and self.ledger is None
 
 
 @dataclass(frozen=True)
@@ -579,13 +586,15 @@ def previous_release(con: duckdb.DuckDBPyConnection, meta: ReleaseMeta) -> Relea
 
 def previous_edition(
     con: duckdb.DuckDBPyConnection, meta: ReleaseMeta, steward_db: Path | str | None
-) -> tuple[ReleaseMeta, Ledger] | None:
+) -> tuple[ReleaseMeta, Ledger | None] | None:
     """The previous edition and its published cells, or ``None`` for a first edition.
 
     ``research.duckdb`` keeps only the current release's cells (issue 14): the previous
     edition's published cells come from the steward's population ledger in ``steward_db``
     (what analysts saw then: suppressed cells without a value); a research database that still
-    lists them is read as it is."""
+    lists them is read as it is. Neither lists them after an upgrade from the per-snapshot
+    ledgers: the ledger is then ``None`` and the change section says the previous edition's
+    figures are not available (cells that are listed are read, and checked, as they are)."""
     before = previous_release(con, meta)
     if before is None:
         return None
@@ -596,7 +605,17 @@ def previous_edition(
             rows = found.select(
                 "table_name", "cell_key", "coordinates", "value", "is_suppressed"
             ).rows()
+    if rows is None and not _lists_cells(con, before.release_id):
+        return before, None
     return before, read_ledger(con, before.release_id, rows=rows)
+
+
+def _lists_cells(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
+    """Whether ``release_ledger`` of the research database lists any cell of ``release_id``."""
+    row = con.execute(
+        "select count(*) from release_ledger where release_id = ?", [release_id]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def read_ledger(
@@ -1048,98 +1067,47 @@ def _findings(
         out.append(Finding("brug_herkomst", tuple(parts)))
 
     # 3. level 4–5 at the latest measurement: the highest and the lowest domain
-    ranked = sorted(
-        (d for d in domains if d.share_high.published),
-        key=lambda d: d.share_high.value or 0.0,
-        reverse=True,
-    )
+    ranked = _ranked(domains, lambda d: d.share_high)
     if len(ranked) >= 2:
-        best, worst = ranked[0], ranked[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "niveau",
-                (
-                    "Bij de laatste meting staan de gemeten deelnemers het vaakst op ",
-                    high,
-                    " op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.share_high,
-                    ") en het minst vaak op ",
-                    worst.label,
-                    " (",
-                    worst.share_high,
-                    ")"
-                    + (
-                        "."
-                        if len(ranked) == len(domains)
-                        else "; van de andere leefgebieden is het aandeel geheim."
-                    ),
-                ),
-                order="desc",
+                ranked,
+                ("Bij de laatste meting staan de gemeten deelnemers het vaakst op ", high,
+                 " op het leefgebied "),
+                lambda d: (d.share_high,),
+                ") en het minst vaak op ",
+                secret="het aandeel" if len(ranked) < len(domains) else "",
             )
-        )
+        )  # fmt: skip
 
     # 3b. progress since intake: the domain with the most and the least (published only)
-    moved = sorted(
-        (d for d in domains if d.progress is not None and d.progress.published),
-        key=lambda d: d.progress.value or 0.0,  # type: ignore[union-attr]
-        reverse=True,
-    )
+    moved = _ranked(domains, lambda d: d.progress)
     if len(moved) >= 2 and (moved[0].progress.value or 0.0) > 0:  # type: ignore[union-attr]
-        best, worst = moved[0], moved[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "vooruitgang",
-                (
-                    "Sinds de eerste meting is het aandeel deelnemers op ",
-                    high,
-                    " het meest gestegen op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.progress,  # type: ignore[arg-type]
-                    " procentpunt, van ",
-                    best.share_high_intake,  # type: ignore[arg-type]
-                    " naar ",
-                    best.share_high,
-                    ") en het minst op ",
-                    worst.label,
-                    " (",
-                    worst.progress,  # type: ignore[arg-type]
-                    " procentpunt)"
-                    + (
-                        "."
-                        if len(moved) == len(domains)
-                        else "; van de andere leefgebieden is de verandering geheim."
-                    ),
-                ),
-                order="desc",
+                moved,
+                ("Sinds de eerste meting is het aandeel deelnemers op ", high,
+                 " het meest gestegen op het leefgebied "),
+                lambda d: (d.progress, " procentpunt, van ", d.share_high_intake, " naar ",
+                           d.share_high),
+                ") en het minst op ",
+                worst=lambda d: (d.progress, " procentpunt"),
+                secret="de verandering" if len(moved) < len(domains) else "",
             )
-        )
+        )  # fmt: skip
 
     # 4. goals reached: the highest and the lowest domain
-    goals = sorted(
-        (d for d in domains if d.share_reached.published),
-        key=lambda d: d.share_reached.value or 0.0,
-        reverse=True,
-    )
+    goals = _ranked(domains, lambda d: d.share_reached)
     if len(goals) >= 2:
-        best, worst = goals[0], goals[-1]
         out.append(
-            Finding(
+            _highest_and_lowest(
                 "doelen",
-                (
-                    "Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",
-                    best.label,
-                    " (",
-                    best.share_reached,
-                    ") en het minst vaak op ",
-                    worst.label,
-                    " (",
-                    worst.share_reached,
-                    ").",
-                ),
-                order="desc",
+                goals,
+                ("Deelnemers met een doel bereiken dat doel het vaakst op het leefgebied ",),
+                lambda d: (d.share_reached,),
+                ") en het minst vaak op ",
             )
         )
 
@@ -1173,6 +1141,43 @@ def _findings(
     return tuple(out[:5])
 
 
+def _ranked(
+    domains: Sequence[DomainSection], figure: Callable[[DomainSection], Figure | None]
+) -> list[DomainSection]:
+    """The domains whose ``figure`` is published, highest value first."""
+
+    def value(d: DomainSection) -> float:
+        f = figure(d)
+        return (f.value if f is not None else None) or 0.0
+
+    return sorted(
+        (d for d in domains if (f := figure(d)) is not None and f.published),
+        key=value,
+        reverse=True,
+    )
+
+
+def _highest_and_lowest(
+    code: str,
+    ranked: Sequence[DomainSection],
+    opening: Sequence[str | Figure],
+    best: Callable[[DomainSection], Sequence[str | Figure | None]],
+    least: str,
+    *,
+    worst: Callable[[DomainSection], Sequence[str | Figure | None]] | None = None,
+    secret: str = "",
+) -> Finding:
+    """A finding on the first (highest) and the last (lowest) of ``ranked``: ``opening``, the
+    first domain with ``best`` of it in brackets, ``least``, the last with ``worst`` (default
+    ``best``) of it; when ``secret`` names the figure, it ends by saying that of the other
+    domains it is secret."""
+    worst = worst or best
+    top, bottom = ranked[0], ranked[-1]
+    end = f"; van de andere leefgebieden is {secret} geheim." if secret else "."
+    parts = (*opening, top.label, " (", *best(top), least, bottom.label, " (", *worst(bottom))
+    return Finding(code, (*(p for p in parts if p is not None), ")" + end), order="desc")
+
+
 def _join(names: Sequence[str]) -> str:
     """``a``, ``a en b``, ``a, b en c``."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
@@ -1182,49 +1187,59 @@ def _in_release(f: Figure, release_id: str) -> Figure:
     return replace(f, release=release_id)
 
 
+UNAVAILABLE_NOTE = (
+    "‘.’: niet beschikbaar. De cijfers van de vorige editie staan niet in het vrijgaveregister "
+    "van deze installatie, dus ook het verschil niet."
+)
+"""Table note of the change section when the ledger does not hold the previous edition."""
+
+
 def _comparison(
     meta: ReleaseMeta,
     ledger: Ledger,
     domains: Sequence[DomainSection],
     key_figures: Sequence[KeyFigure],
-    previous: tuple[ReleaseMeta, Ledger] | None,
+    previous: tuple[ReleaseMeta, Ledger | None] | None,
     threshold: int | None,
 ) -> Comparison:
-    """Headline figures of this edition beside those of the previous one."""
+    """Headline figures of this edition beside those of the previous one (``.`` for the
+    previous edition and the change when the ledger does not hold that edition's cells)."""
     if previous is None:
         return Comparison(None)
     pmeta, pledger = previous
-    plimit = pmeta.threshold(threshold)
-    prev = build_content(pmeta, pledger, threshold=threshold, with_previous=False)
     pid = pmeta.release_id
+    # a share of nobody: '.', verifiable without any ledger (no cell keys)
+    nothing = Figure("derived", NOT_AVAILABLE, None)
 
     def row(label: str, before: Figure, after: Figure) -> Row:
-        before = _in_release(before, pid)
+        before = nothing if pledger is None else _in_release(before, pid)
         return Row(label, (before, after, change_figure(before, after)))
 
-    pparams = release_params(pmeta, pledger, plimit)
+    if pledger is None:
+        prev_persons, pparams, before_domains = nothing, {}, {}
+    else:
+        prev = build_content(pmeta, pledger, threshold=threshold, with_previous=False)
+        prev_persons = prev.key_figures[0].figure
+        pparams = release_params(pmeta, pledger, pmeta.threshold(threshold))
+        before_domains = {d.code: d for d in prev.domains}
     params = release_params(meta, ledger, meta.threshold(threshold))
+
+    def param_row(label: str, name: str) -> Row:
+        before = param_figure(name, pparams[name]) if name in pparams else nothing
+        return row(label, before, param_figure(name, params[name]))
+
     headline = Table(
         "Deelnemers en geheimgehouden cellen: vorige en deze editie",
         "Kerncijfer",
         ("Vorige editie", "Deze editie", "Verschil"),
         (
-            row("Deelnemers (personen)", prev.key_figures[0].figure, key_figures[0].figure),
-            row(
-                "Geheimgehouden (onderdrukte) cellen",
-                param_figure("cells_withheld", pparams["cells_withheld"]),
-                param_figure("cells_withheld", params["cells_withheld"]),
-            ),
-            row(
-                "Cellen in het vrijgaveregister",
-                param_figure("cells_published", pparams["cells_published"]),
-                param_figure("cells_published", params["cells_published"]),
-            ),
+            row("Deelnemers (personen)", prev_persons, key_figures[0].figure),
+            param_row("Geheimgehouden (onderdrukte) cellen", "cells_withheld"),
+            param_row("Cellen in het vrijgaveregister", "cells_published"),
         ),
+        note=UNAVAILABLE_NOTE if pledger is None else "",
     )
-    before_domains = {d.code: d for d in prev.domains}
     now = {d.code: d for d in domains}
-    nothing = Figure("derived", NOT_AVAILABLE, None)
     rows = [
         row(
             lb.domain_label(code),
@@ -1239,7 +1254,9 @@ def _comparison(
         "Leefgebied",
         ("Vorige editie", "Deze editie", "Verschil (procentpunt)"),
         tuple(rows),
-        note="Het verschil is in procentpunten, berekend uit de gepubliceerde aantallen van "
+        note=UNAVAILABLE_NOTE
+        if pledger is None
+        else "Het verschil is in procentpunten, berekend uit de gepubliceerde aantallen van "
         "beide edities; ‘×’ als een van beide aandelen geheim is.",
     )
     return Comparison(pmeta, (headline, shares), reference_date(pmeta), pledger)
@@ -1339,7 +1356,7 @@ def build_content(
     register: Sequence[Mapping[str, str]] = (),
     organisations: Sequence[str] = (),
     threshold: int | None = None,
-    previous: tuple[ReleaseMeta, Ledger] | None = None,
+    previous: tuple[ReleaseMeta, Ledger | None] | None = None,
     with_previous: bool = True,
 ) -> ReportContent:
     """Report content from a release's meta data and ledger alone (pure).

@@ -8,7 +8,8 @@ identifies anyone.
   published cells, a ``param`` equals the ``meta_release`` figure, an ``absent`` cell shows no
   digits, a ``label`` is a coordinate label of the ledger (or a fixed phrase), a ``change``
   recomputes from both editions; a figure of the previous edition (``data-release``) is checked
-  against that release's ledger, and the report names the right previous edition (or none);
+  against that release's ledger, and the report names the right previous edition (or none) and
+  says its figures are not available exactly when the ledger does not hold them;
 * the **key findings** quote only published numbers: every digit in a finding is a marked figure,
   and a finding that quotes a suppressed cell, an absent cell, a share with a secret part or a
   figure of another release fails; a finding that claims an order (``data-order``: highest …
@@ -411,11 +412,12 @@ def check_report_html(
     meta: ReleaseMeta,
     threshold: int,
     key_id: str | None = None,
-    previous: tuple[ReleaseMeta, Ledger] | None = None,
+    previous: tuple[ReleaseMeta, Ledger | None] | None = None,
 ) -> CheckOutcome:
     """Verify a rendered report against its release and, for the change section, the previous
-    edition ``previous`` (its meta data and ledger; ``None`` for a first edition) — see the
-    module docstring."""
+    edition ``previous`` (its meta data and ledger; ``None`` for a first edition; a ``None``
+    ledger when the ledger does not hold that edition's cells, and then the report must say its
+    figures are not available) — see the module docstring."""
     root = parse_html(html)
     out = _Findings()
     release = next(
@@ -438,9 +440,19 @@ def check_report_html(
     )
     if named_previous != (previous[0].release_id if previous else ""):
         out.add("previous_edition_is_not_the_previous_release", "document")
+    said_unavailable = any(
+        el.tag == "meta"
+        and el.attrs.get("name") == "brugstat-previous-figures"
+        and el.attrs.get("content") == "niet-beschikbaar"
+        for el in root.iter()
+    )
+    # with the previous cells in the ledger the report must compare with them; without them
+    # it must say so (its figures of that edition would be of an unknown release anyway)
+    if said_unavailable != (previous is not None and previous[1] is None):
+        out.add("previous_edition_availability_misstated", "document")
     releases = {meta.release_id: _Release(ledger, release_params(meta, ledger, threshold))}
-    if previous is not None:
-        pmeta, pledger = previous
+    pmeta, pledger = previous if previous is not None else (None, None)
+    if pmeta is not None and pledger is not None:
         releases[pmeta.release_id] = _Release(
             pledger, release_params(pmeta, pledger, pmeta.threshold(threshold))
         )

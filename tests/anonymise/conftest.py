@@ -8,9 +8,7 @@ import polars as pl
 import pytest
 
 from anonymise.hierarchy import Hierarchy
-
-ADULT = Path(__file__).resolve().parents[1] / "data" / "adult"
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT, ADULT_QIS
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,8 @@ HS = {
         {"W1": ("Noord",), "W2": ("Noord",), "W3": ("Zuid",), "W4": ("Zuid",)}, name="wijk"
     ),
 }
+PER_PERSON = {"quasi_identifiers": ["age", "wijk"], "hierarchies": HS, "person_column": "pid"}
+"""The person-level search of :func:`_persons` frames (k and suppression set per test)."""
 
 
 def _persons(seed: int, n: int = 400) -> pl.DataFrame:
@@ -125,14 +127,7 @@ def _persons(seed: int, n: int = 400) -> pl.DataFrame:
 @pytest.mark.parametrize("local", [False, True])
 def test_frame_with_extra_columns_gives_the_same_release(seed: int, local: bool) -> None:
     df = _persons(seed)
-    kw = dict(
-        quasi_identifiers=["age", "wijk"],
-        hierarchies=HS,
-        k=4,
-        suppression_limit=0.2,
-        person_column="pid",
-        local_suppression=local,
-    )
+    kw = dict(PER_PERSON, k=4, suppression_limit=0.2, local_suppression=local)
     narrow = k_anonymise(df.select("pid", "age", "wijk"), **kw)
     wide = k_anonymise(df, **kw)
     assert narrow.node == wide.node and narrow.metrics == wide.metrics
@@ -153,13 +148,7 @@ def test_frame_with_extra_columns_gives_the_same_release(seed: int, local: bool)
 
 def test_removed_persons_of_a_lazy_frame_are_the_same() -> None:
     df = _persons(11)
-    kw = dict(
-        quasi_identifiers=["age", "wijk"],
-        hierarchies=HS,
-        k=5,
-        suppression_limit=0.3,
-        person_column="pid",
-    )
+    kw = dict(PER_PERSON, k=5, suppression_limit=0.3)
     eager, lazy = k_anonymise(df, **kw), k_anonymise(df.lazy(), **kw)
     assert eager.removed_persons is not None and len(eager.removed_persons)
     assert lazy.removed_persons is not None

@@ -9,8 +9,7 @@ import pytest
 
 from anonymise.encode import encode
 from anonymise.hierarchy import Hierarchy, HierarchyError
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 
 def test_adult_hierarchies_load_with_their_heights(adult_hierarchies):

@@ -10,7 +10,7 @@ import pytest
 
 from anonymise import DistinctLDiversity, Hierarchy
 from anonymise.kanon import k_anonymise
-from anonymise.recode import local_recode, recoding_figures
+from anonymise.recode import LocalRecodingResult, local_recode, recoding_figures
 from anonymise.search import NoSolutionError
 
 K = 5
@@ -48,6 +48,18 @@ def skewed(seed: int = 1, n: int = 300, rare: int = 12) -> pl.DataFrame:
     )
 
 
+def _hierarchies(qis: list[str]) -> dict[str, Hierarchy]:
+    makers = {"age": age_hierarchy, "year": year_hierarchy, "sex": lambda: SEX}
+    return {q: makers[q]() for q in qis}
+
+
+def _recode(data: pl.DataFrame, qis: list[str], **options) -> LocalRecodingResult:
+    """``local_recode`` of ``data`` on ``qis`` with this file's hierarchies, ``k = K`` unless
+    ``options`` say otherwise."""
+    options.setdefault("k", K)
+    return local_recode(data, quasi_identifiers=qis, hierarchies=_hierarchies(qis), **options)
+
+
 def _check_published(data: pl.DataFrame, published: pl.DataFrame, hs: dict[str, Hierarchy]):
     """Every published value is the unit's own value or one of its generalisations."""
     truth = data.join(published, on="id", suffix="_pub")
@@ -59,15 +71,9 @@ def _check_published(data: pl.DataFrame, published: pl.DataFrame, hs: dict[str, 
 
 def test_published_classes_hold_k_and_the_models() -> None:
     data = skewed()
-    hs = {"age": age_hierarchy(), "sex": SEX}
-    models = [DistinctLDiversity("debt", 2)]
-    r = local_recode(
-        data,
-        quasi_identifiers=["age", "sex"],
-        hierarchies=hs,
-        k=K,
-        suppression_limit=0.05,
-        models=models,
+    hs = _hierarchies(["age", "sex"])
+    r = _recode(
+        data, ["age", "sex"], suppression_limit=0.05, models=[DistinctLDiversity("debt", 2)]
     )
     assert len(r.passes) >= 2  # the remainder was re-anonymised
     classes = r.published.group_by("age", "sex").agg(
@@ -87,25 +93,19 @@ def test_published_classes_hold_k_and_the_models() -> None:
 
 def test_fewer_suppressed_than_one_global_node() -> None:
     data = skewed()
-    hs = {"age": age_hierarchy(), "sex": SEX}
     glob = k_anonymise(
-        data, quasi_identifiers=["age", "sex"], hierarchies=hs, k=K, suppression_limit=0.05
+        data,
+        quasi_identifiers=["age", "sex"],
+        hierarchies=_hierarchies(["age", "sex"]),
+        k=K,
+        suppression_limit=0.05,
     )
-    local = local_recode(
-        data, quasi_identifiers=["age", "sex"], hierarchies=hs, k=K, suppression_limit=0.05
-    )
+    local = _recode(data, ["age", "sex"], suppression_limit=0.05)
     assert glob.suppressed_rows >= 10  # the control: the global node withholds the rare ones
     assert local.first.node == glob.node  # pass 1 is the global optimum
     assert local.suppressed_units < glob.suppressed_rows
     # one pass is the global node alone
-    single = local_recode(
-        data,
-        quasi_identifiers=["age", "sex"],
-        hierarchies=hs,
-        k=K,
-        suppression_limit=0.05,
-        max_passes=1,
-    )
+    single = _recode(data, ["age", "sex"], suppression_limit=0.05, max_passes=1)
     assert single.suppressed_units == glob.suppressed_rows
 
 
@@ -120,23 +120,13 @@ def _years(seed: int = 0) -> pl.DataFrame:
 
 def test_first_pass_respects_max_levels() -> None:
     data = _years()
-    hs = {"year": year_hierarchy(), "sex": SEX}
-    free = local_recode(
-        data, quasi_identifiers=["year", "sex"], hierarchies=hs, k=K, suppression_limit=0.0
-    )
+    free = _recode(data, ["year", "sex"], suppression_limit=0.0)
     assert free.passes[0].levels["year"] > 0  # control: the optimum would coarsen the year
-    capped = local_recode(
-        data,
-        quasi_identifiers=["year", "sex"],
-        hierarchies=hs,
-        k=K,
-        suppression_limit=0.0,
-        max_levels={"year": 0},
-    )
+    capped = _recode(data, ["year", "sex"], suppression_limit=0.0, max_levels={"year": 0})
     assert capped.passes[0].levels["year"] == 0 and capped.first.levels["year"] == 0
     assert set(capped.published["year"]) == set(YEARS)
     assert capped.published.group_by("year", "sex").len()["len"].min() >= K
-    _check_published(data, capped.published, hs)
+    _check_published(data, capped.published, _hierarchies(["year", "sex"]))
 
 
 def test_capped_rare_values_are_coarsened_by_later_passes() -> None:
@@ -154,46 +144,26 @@ def test_capped_rare_values_are_coarsened_by_later_passes() -> None:
         ],
         how="vertical_relaxed",
     )
-    hs = {"year": year_hierarchy(), "sex": SEX}
-    r = local_recode(
-        data,
-        quasi_identifiers=["year", "sex"],
-        hierarchies=hs,
-        k=K,
-        suppression_limit=0.1,
-        max_levels={"year": 0},
-    )
+    r = _recode(data, ["year", "sex"], suppression_limit=0.1, max_levels={"year": 0})
     assert r.first.levels["year"] == 0
     published = set(r.published["year"])
     assert not {"2016", "2017"} & published and {"2016-2017", "*"} & published
     assert r.suppressed_units == 0
     assert r.published.group_by("year", "sex").len()["len"].min() >= K
-    _check_published(data, r.published, hs)
+    _check_published(data, r.published, _hierarchies(["year", "sex"]))
 
 
 def test_no_solution_in_the_first_pass_raises() -> None:
     data = _years()
     with pytest.raises(NoSolutionError):
-        local_recode(
-            data,
-            quasi_identifiers=["year", "sex"],
-            hierarchies={"year": year_hierarchy(), "sex": SEX},
-            k=200,
-            suppression_limit=0.0,
-        )
+        _recode(data, ["year", "sex"], k=200, suppression_limit=0.0)
 
 
 def test_recoding_figures_count_each_cell_at_its_level() -> None:
-    data = skewed()
-    hs = {"age": age_hierarchy(), "sex": SEX}
-    r = local_recode(
-        data, quasi_identifiers=["age", "sex"], hierarchies=hs, k=K, suppression_limit=0.05
-    )
+    hs = _hierarchies(["age", "sex"])
+    r = _recode(skewed(), ["age", "sex"], suppression_limit=0.05)
     f = recoding_figures(
-        r.published,
-        suppressed=r.suppressed_units,
-        quasi_identifiers=["age", "sex"],
-        hierarchies=hs,
+        r.published, suppressed=r.suppressed_units, quasi_identifiers=["age", "sex"], hierarchies=hs
     )
     for q in ("age", "sex"):
         assert sum(f["levels"][q].values()) == pytest.approx(1.0)

@@ -10,8 +10,7 @@ from anonymise.kanon import k_anonymise
 from anonymise.metrics import AECS, Discernibility, Loss, NonUniformEntropy, Precision
 from anonymise.models import DistinctLDiversity, KAnonymity
 from anonymise.search import Evaluator, lattice_nodes, node_string, optimal_search
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 # k, suppression limit, ARX optimal node, suppressed, classes, Loss (arx-loss-metric.md)
 
@@ -44,7 +43,7 @@ def test_adult_matches_arx(adult, adult_hierarchies, k, limit, node, suppressed,
     assert res.classes == classes
     assert res.smallest_class >= k
     assert res.nodes_checked < res.lattice_size / 10
-    out = res.apply(adult)
+    out = res.published
     assert out.height == adult.height - suppressed
     assert out.group_by(ADULT_QIS).len()["len"].min() >= k
 

@@ -7,8 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from anonymise.kanon import k_anonymise
-
-ADULT_QIS = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass"]
+from tests.anonymise.adult import ADULT_QIS
 
 
 @pytest.mark.parametrize(("k", "limit"), [(5, 0.01), (10, 0.05)])
@@ -22,7 +21,7 @@ def test_local_suppression_on_adult_is_k_anonymous(adult, adult_hierarchies, k, 
         suppression_limit=limit, local_suppression=True,
     )  # fmt: skip
     assert loc.node == glob.node
-    out = loc.apply(adult)
+    out = loc.published
     assert out.group_by(ADULT_QIS).len()["len"].min() >= k
     assert loc.suppressed_rows < glob.suppressed_rows
     assert out.height == adult.height - loc.suppressed_rows
@@ -40,7 +39,7 @@ def test_remainder_that_cannot_reach_k_is_removed():
         df, quasi_identifiers=["a"], hierarchies=hs, k=3, suppression_limit=0.25,
         local_suppression=True,
     )  # fmt: skip
-    out = res.apply(df)
+    out = res.published
     assert res.suppressed_rows == 1 and out["a"].to_list() == ["x", "x", "x"]
 
 
@@ -54,6 +53,7 @@ def test_apply_on_searched_frame_equals_apply_on_a_copy(adult, adult_hierarchies
     )  # fmt: skip
     assert res.decisions is not None and res.decisions.is_source(adult)
     same = res.apply(adult)  # reuses the search's encoding
+    assert_frame_equal(res.published, same)  # what k_anonymise published
     copy = adult.clone()
     assert not res.decisions.is_source(copy)
     assert_frame_equal(res.apply(copy), same)  # encodes the copy

@@ -70,6 +70,19 @@ def _rich(nb: nbformat.NotebookNode, mimetype: str) -> list[str]:
     ]
 
 
+def _run_with_result_table(
+    name: str, table: str, research_db: Path, release_id: str
+) -> tuple[nbformat.NotebookNode, str]:
+    """Run notebook ``name``; its printed result table ``table`` has rows and names the
+    release. Returns the executed notebook and its standard output."""
+    nb = _execute(NOTEBOOKS / name, research_db)
+    out = _stdout(nb)
+    found = re.search(rf"Resultaattabel {table}: (\d+) rijen; .* \(release (\S+)\)", out)
+    assert found and int(found.group(1)) > 0
+    assert found.group(2) == release_id
+    return nb, out
+
+
 def test_notebook_folder_holds_exactly_the_notebooks() -> None:
     """Nothing in notebooks/ that pytest (or --doctest-modules) could collect by mistake."""
     assert {p.name for p in _notebook_paths()} == EXPECTED
@@ -134,11 +147,9 @@ def test_quick_start_runs(research_db: Path, release_id: str) -> None:
 
 @pytest.mark.slow
 def test_progress_per_domain_runs(research_db: Path, release_id: str) -> None:
-    nb = _execute(NOTEBOOKS / "02_voortgang_per_leefgebied.ipynb", research_db)
-    out = _stdout(nb)
-    found = re.search(r"Resultaattabel voortgang: (\d+) rijen; .* \(release (\S+)\)", out)
-    assert found and int(found.group(1)) > 0
-    assert found.group(2) == release_id
+    nb, out = _run_with_result_table(
+        "02_voortgang_per_leefgebied.ipynb", "voortgang", research_db, release_id
+    )
     matrix = r"Overgangsmatrix schulden: (\d+ trajecten; audit geslaagd|achtergehouden)"
     assert re.search(matrix, out)
     assert "Uitvoer MAG naar buiten" in out or "Uitvoer mag NIET naar buiten" in out
@@ -148,11 +159,9 @@ def test_progress_per_domain_runs(research_db: Path, release_id: str) -> None:
 
 @pytest.mark.slow
 def test_goal_attainment_runs(research_db: Path, release_id: str) -> None:
-    nb = _execute(NOTEBOOKS / "03_doelrealisatie.ipynb", research_db)
-    out = _stdout(nb)
-    found = re.search(r"Resultaattabel doelrealisatie: (\d+) rijen; .* \(release (\S+)\)", out)
-    assert found and int(found.group(1)) > 0
-    assert found.group(2) == release_id
+    nb, out = _run_with_result_table(
+        "03_doelrealisatie.ipynb", "doelrealisatie", research_db, release_id
+    )
     # the steps under the time-to-goal curve went through the output check
     assert re.search(r"Rooster \([\d, ]+\): elke stap haalt de drempel|Geen rooster haalt", out)
     assert "Uitvoer MAG naar buiten" in out or "Uitvoer mag NIET naar buiten" in out

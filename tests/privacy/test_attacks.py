@@ -102,7 +102,7 @@ def test_acquaintance_control_episodes_beside_the_qis(world: World, release):
         k=world.config.k,
         suppression_limit=0.02,
     )
-    weak = res.apply(world.record)
+    weak = res.published
     weak = weak.with_columns(
         pl.col("episodes").map_elements(lambda s: signature_levels(s)[2], return_dtype=pl.String)
     )

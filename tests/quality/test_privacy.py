@@ -1,9 +1,12 @@
 """The direct-identifier check catches planted identifiers and passes clean pseudonymised data."""
 
+import re
+
 import polars as pl
 
 from anonymise.pseudonym import pseudonym
-from quality.privacy import check_no_direct_identifiers, scan_frame
+from assets.raw.contracts import CONTRACTS  # tests may import upwards; quality may not
+from quality.privacy import IDENTIFIER_COLUMN, check_no_direct_identifiers, scan_frame
 
 KEY = bytes(32)
 
@@ -81,3 +84,44 @@ def test_ages_years_and_counts_are_not_mistaken_for_bsns() -> None:
     # 1972 zero-padded is 000001972, which passes the 11-proef; it is a year, not a BSN.
     df = pl.DataFrame({"birth_year": [1972, 1966], "age_at_intake": [19, 52], "n": [0, 8]})
     assert check_no_direct_identifiers({"t": df}).passed
+
+
+PERSONAL_KINDS = ("id", "bsn", "identifier", "free_text")
+
+
+def _unmatched_personal_columns(pattern: re.Pattern[str]) -> set[tuple[str, str, str]]:
+    """(organisation, export, column) of every contract column of a personal kind (source id,
+    BSN, name / address / phone / e-mail, free text) whose delivered or staged name ``pattern``
+    does not flag."""
+    return {
+        (organisation, export.name, name)
+        for organisation, contract in CONTRACTS.items()
+        for export in contract.exports
+        for column in export.columns
+        if column.kind in PERSONAL_KINDS
+        for name in {column.name, column.staged_name}
+        if not pattern.search(name)
+    }
+
+
+def test_every_personal_contract_column_is_flagged_by_name() -> None:
+    assert _unmatched_personal_columns(IDENTIFIER_COLUMN) == set()
+
+
+def test_personal_column_check_catches_a_pattern_that_misses_free_text() -> None:
+    """Positive control: the scan's pattern before verblijfstitel, probleemomschrijving and the
+    source row ids were added fails the contract check, naming those columns."""
+    old = re.compile(
+        IDENTIFIER_COLUMN.pattern.replace(r"|(?:meting|registratie|casus|lid|traject|plan)_id", "")
+        .replace(r"\w*omschrijving", "omschrijving")
+        .replace("|verblijfstitel", ""),
+        re.IGNORECASE,
+    )
+    assert old.pattern != IDENTIFIER_COLUMN.pattern
+    missed = {column for _, _, column in _unmatched_personal_columns(old)}
+    assert {"verblijfstitel", "probleemomschrijving", "casus_id", "plan_id"} <= missed
+    # the scan itself: a frame leaving the steward layers with such a column is a finding
+    leaked = _clean().with_columns(probleemomschrijving=pl.lit(None, pl.String))
+    assert ("probleemomschrijving", "identifier_column_name") in {
+        (f["column"], f["rule"]) for f in scan_frame(leaked, table="t")
+    }

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
+from assets.raw.contracts import BRIDGE_DOMAINS
 from synthetic import COLUMNS, GenerationSummary, generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,16 +47,7 @@ EPISODE_FILES = {  # file -> (start column, end column, date format)
     "hengelo/trajecten.csv": ("startdatum", "einddatum", "%d-%m-%Y"),
     "breda/doorbraakplannen.csv": ("startdatum", "einddatum", "%Y-%m-%d"),
 }
-DOMAINS = (
-    "wonen",
-    "gezin",
-    "gezondheid",
-    "sociaal_netwerk",
-    "schulden",
-    "spaargeld",
-    "diploma",
-    "netto_inkomen",
-)
+DOMAINS = BRIDGE_DOMAINS
 
 
 @dataclass(frozen=True)

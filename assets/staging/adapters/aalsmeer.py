@@ -58,8 +58,7 @@ def _households(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         df,
         [
             c.id_field("casus_id", "_case"),
-            c.date_field("startdatum", "_start", HOUSEHOLDS.dates("startdatum"), required=True),
-            c.date_field("einddatum", "_end", HOUSEHOLDS.dates("einddatum")),
+            *c.span_fields(HOUSEHOLDS),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.code_field("uitkomst", "_outcome", OUTCOMES),
             c.amount_field("netto_inkomen_huishouden", "_income"),
@@ -192,11 +191,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         pl.col("_case").alias("episode_id"),
         pl.col("_applicant").alias("source_person_id"),
         pl.lit(PROGRAMME).alias("programme"),
-        pl.col("_start").alias("start_date"),
-        pl.col("_end").alias("end_date"),
-        c.end_reason("_end", "_reason").alias("end_reason"),
+        *c.span_columns(),
         pl.col("_outcome").alias("outcome"),
-        pl.col("_objects").alias("objects_to_research"),
     )
     income = kept_hh.filter(pl.col("_source").is_not_null()).select(
         *c.lineage(ORGANISATION),

@@ -107,8 +107,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
             *[c.yes_no_field(col, f"_{col}") for col in FLAG_PROBLEMS],
             c.amount_field("plankosten", "_cost"),
             c.yes_no_field("doorbraak_bereikt", "_breakthrough"),
-            c.date_field("startdatum", "_start", PLANS.dates("startdatum"), required=True),
-            c.date_field("einddatum", "_end", PLANS.dates("einddatum")),
+            *c.span_fields(PLANS),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.yes_no_field("bezwaar", "_objects"),
         ],
@@ -139,11 +138,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         episode,
         pl.col("_id").alias("source_person_id"),
         pl.lit(PROGRAMME).alias("programme"),
-        pl.col("_start").alias("start_date"),
-        pl.col("_end").alias("end_date"),
-        c.end_reason("_end", "_reason").alias("end_reason"),
+        *c.span_columns(),
         pl.lit(None, pl.String).alias("outcome"),
-        pl.col("_objects").alias("objects_to_research"),
     )
     income = (
         kept.select(*line, episode, pl.col("_sources").alias("income_source"))

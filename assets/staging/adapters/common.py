@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from anonymise.bsn import is_valid_bsn, normalise_bsn
-from assets.raw.contracts.model import AGE_RANGE
+from assets.raw.contracts.model import AGE_RANGE, ExportSpec
 from assets.staging import schema
 
 # The raw reader's lineage columns (assets.raw.reader; not imported, so that the adapters need
@@ -274,6 +274,26 @@ def date_field(
     if required:
         checks.append(Check("date_missing", column, ~present))
     return Field(parse_date(column, formats).alias(alias), tuple(checks), source=column)
+
+
+def span_fields(export: ExportSpec) -> list[Field]:
+    """An episode's span as every export delivers it: ``startdatum`` (required) -> ``_start``
+    and ``einddatum`` -> ``_end``, in the date formats of the export's contract."""
+    return [
+        date_field("startdatum", "_start", export.dates("startdatum"), required=True),
+        date_field("einddatum", "_end", export.dates("einddatum")),
+    ]
+
+
+def span_columns() -> list[pl.Expr]:
+    """The canonical ``start_date``, ``end_date``, ``end_reason`` and ``objects_to_research`` of
+    an episode from ``_start``, ``_end`` (:func:`span_fields`), ``_reason`` and ``_objects``."""
+    return [
+        pl.col("_start").alias("start_date"),
+        pl.col("_end").alias("end_date"),
+        end_reason("_end", "_reason").alias("end_reason"),
+        pl.col("_objects").alias("objects_to_research"),
+    ]
 
 
 def end_before_start(column: str, end: str, start: str) -> Check:

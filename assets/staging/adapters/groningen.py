@@ -63,8 +63,7 @@ def _participants(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
                 *p.range("aantal_kinderen"),
                 range_rule="count_out_of_range",
             ),
-            c.date_field("startdatum", "_start", p.dates("startdatum"), required=True),
-            c.date_field("einddatum", "_end", p.dates("einddatum")),
+            *c.span_fields(p),
             c.code_field("reden_einde", "_reason", END_REASONS),
             c.yes_no_field("bezwaar_onderzoek", "_objects"),
         ],
@@ -101,11 +100,8 @@ def _episodes(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("_id").alias("episode_id"),
         pl.col("_id").alias("source_person_id"),
         pl.lit(PROGRAMME).alias("programme"),
-        pl.col("_start").alias("start_date"),
-        pl.col("_end").alias("end_date"),
-        c.end_reason("_end", "_reason").alias("end_reason"),
+        *c.span_columns(),
         pl.lit(None, pl.String).alias("outcome"),
-        pl.col("_objects").alias("objects_to_research"),
     )
 
 

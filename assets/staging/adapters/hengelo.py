@@ -55,8 +55,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         [
             c.id_field("traject_id", "_id"),
             c.id_field("contact_id", "_contact"),
-            c.date_field("startdatum", "_start", TRAJECTORIES.dates("startdatum"), required=True),
-            c.date_field("einddatum", "_end", TRAJECTORIES.dates("einddatum")),
+            *c.span_fields(TRAJECTORIES),
             c.code_field("status", "_reason", STATUSES),
             c.code_field("resultaat", "_outcome", RESULTS),
             c.yes_no_field("bezwaar_onderzoek", "_objects"),
@@ -87,11 +86,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         pl.col("_id").alias("episode_id"),
         pl.col("_contact").alias("source_person_id"),
         pl.lit(PROGRAMME).alias("programme"),
-        pl.col("_start").alias("start_date"),
-        pl.col("_end").alias("end_date"),
-        c.end_reason("_end", "_reason").alias("end_reason"),
+        *c.span_columns(),
         pl.col("_outcome").alias("outcome"),
-        pl.col("_objects").alias("objects_to_research"),
     )
     # Lineage of a health problem: the contact row whose notes say so (one per episode).
     with_notes = contacts.filter(c.text("gezondheid_notities").is_not_null())

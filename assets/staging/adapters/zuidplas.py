@@ -79,8 +79,7 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
                 *r.range("aantal_schuldeisers"),
                 range_rule="count_out_of_range",
             ),
-            c.date_field("startdatum", "_start", r.dates("startdatum"), required=True),
-            c.date_field("einddatum", "_end", r.dates("einddatum")),
+            *c.span_fields(r),
             c.code_field("resultaat", "_result", RESULTS),
             c.code_field("bezwaar", "_objects", YES_NO, dtype=pl.Boolean()),
         ],
@@ -115,11 +114,8 @@ def adapt(raw: Mapping[str, pl.DataFrame]) -> AdapterResult:
         pl.col("_id").alias("episode_id"),
         pl.col("_client").alias("source_person_id"),
         pl.col("_programme").alias("programme"),
-        pl.col("_start").alias("start_date"),
-        pl.col("_end").alias("end_date"),
-        c.end_reason("_end", "_reason").alias("end_reason"),
+        *c.span_columns(),
         pl.col("_result").alias("outcome"),
-        pl.col("_objects").alias("objects_to_research"),
     )
     debts = kept.filter(pl.col("_arrears").is_not_null() | pl.col("_creditors").is_not_null())
     debts = debts.select(

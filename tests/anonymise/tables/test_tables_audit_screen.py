@@ -6,23 +6,17 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
-import polars as pl
 import pytest
 
 from anonymise.tables import PrimaryRules, TableSet, frequency_table, protect
+from tests.anonymise.tables.frames import random_persons
 
 audit_module = importlib.import_module("anonymise.tables.audit")
 
 
 def _table() -> TableSet:
-    rng = np.random.default_rng(11)
-    n = 1500
-    lf = pl.LazyFrame(
-        {
-            "wijk": rng.choice([f"W{i}" for i in range(12)], n),
-            "level": rng.choice(list("12345"), n, p=[0.05, 0.2, 0.4, 0.25, 0.1]),
-            "age": rng.choice(list("ABC"), n, p=[0.6, 0.3, 0.1]),
-        }
+    lf = random_persons(
+        11, 1500, wijken=12, level_p=[0.05, 0.2, 0.4, 0.25, 0.1], age_p=[0.6, 0.3, 0.1]
     )
     return TableSet([frequency_table(lf, dims=["wijk", "level", "age"])])
 

@@ -15,20 +15,15 @@ import pytest
 from anonymise.tables import PrimaryRules, TableSet, audit, frequency_table, protect
 from anonymise.tables.ledger import build_problem
 from anonymise.tables.model import Part, independent_parts
+from tests.anonymise.tables.frames import random_persons
 
 protect_module = importlib.import_module("anonymise.tables.protect")
 NO_GROUP = PrimaryRules(group_share=None)
 
 
 def _frame(seed: int, n: int = 400) -> pl.LazyFrame:
-    rng = np.random.default_rng(seed)
     share = [0.3, 0.25, 0.2, 0.15, 0.07, 0.03]
-    return pl.LazyFrame(
-        {
-            "wijk": rng.choice([f"W{i}" for i in range(6)], n, p=share),
-            "level": rng.choice(list("12345"), n, p=[0.05, 0.2, 0.4, 0.25, 0.1]),
-        }
-    )
+    return random_persons(seed, n, wijken=6, wijk_p=share, level_p=[0.05, 0.2, 0.4, 0.25, 0.1])
 
 
 def _tables() -> list:

@@ -4,23 +4,17 @@ time limit (the budget is counted in nodes, rounds and master rows, not seconds)
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import pytest
 
 from anonymise.tables import PrimaryRules, TableSet, frequency_table, protect
+from tests.anonymise.tables.frames import random_persons
 
 pytestmark = pytest.mark.slow
 
 
 def _three_d() -> TableSet:
-    rng = np.random.default_rng(3)
-    n = 3000
-    lf = pl.LazyFrame(
-        {
-            "wijk": rng.choice([f"W{i}" for i in range(5)], n),
-            "level": rng.choice(list("12345"), n, p=[0.03, 0.2, 0.4, 0.27, 0.1]),
-            "age": rng.choice(list("ABCD"), n, p=[0.5, 0.3, 0.17, 0.03]),
-        }
+    lf = random_persons(
+        3, 3000, wijken=5, level_p=[0.03, 0.2, 0.4, 0.27, 0.1], age_p=[0.5, 0.3, 0.17, 0.03]
     )
     return TableSet([frequency_table(lf, dims=["wijk", "level", "age"])])
 

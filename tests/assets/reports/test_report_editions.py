@@ -158,3 +158,49 @@ def test_second_release_shows_the_change_and_passes_the_check(
     result = report_only_published_cells(report_settings=resource)
     assert not result.passed
     assert "count_differs_from_ledger" in result.description
+
+
+def test_upgraded_deployment_without_the_previous_cells_says_they_are_not_available(
+    built_report, make_resource, tmp_path: Path
+) -> None:
+    """After an upgrade from the per-snapshot ledgers ``meta_release`` names the previous
+    edition but no ledger holds its cells: the report says so in Dutch and shows '.' (CBS: not
+    available) for that edition and every change, instead of failing; the check passes, and
+    fails once the cells are there after all (the report then misstates their availability)."""
+    db = tmp_path / "research.duckdb"
+    shutil.copyfile(built_report.research_db, db)
+    release = add_previous_release(db, fewer_persons=25, more_secret=1)
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from release_ledger where release_id = ?", [PREVIOUS])
+    built = build_report(db, tmp_path / "reports", register=built_report.settings.register)
+    assert built.release_id == release
+    html = built.html_path.read_text(encoding="utf-8")
+    assert f'<meta name="brugstat-previous-release" content="{PREVIOUS}">' in html
+    change = html.split('<section id="verandering"', 1)[1].split("</section>", 1)[0]
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", change))
+    assert "niet in het vrijgaveregister" in text and "niet beschikbaar" in text
+    assert PREVIOUS in change and "eerste editie" not in change
+    assert "data-release=" not in change  # no figure claims to be the previous edition's
+    rows = re.findall(r'<th scope="row">([^<]*)</th>(.*?)</tr>', change, re.S)
+    assert len(rows) >= 3 + 8
+    for _, cells in rows:
+        shown = [
+            htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td>(.*?)</td>", cells, re.S)
+        ]
+        assert shown[0] == "." and shown[2] in (".", "×"), shown
+    persons = dict(rows)["Deelnemers (personen)"]
+    assert re.search(r"<td>.*\d.*</td>", persons)  # this edition's figure is still shown
+
+    resource = make_resource(built_report.settings, tmp_path / "reports", research_db=db)
+    assert report_only_published_cells(report_settings=resource).passed
+    # control: the previous edition's cells are in the ledger after all
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into release_ledger select ?, table_name, cell_key, coordinates, value, "
+            "is_suppressed from release_ledger where release_id = ?",
+            [PREVIOUS, release],
+        )
+    result = report_only_published_cells(report_settings=resource)
+    assert not result.passed
+    assert "previous_edition_availability_misstated" in result.description

@@ -29,6 +29,7 @@ from assets.reports.content import (
 )
 from assets.reports.render import render_html
 from assets.reports.verify import check_report_html
+from tests.assets.reports.releases import release_meta as shared_release_meta
 
 THRESHOLD = 10
 NOW = new_release_id(dt.datetime(2026, 11, 23, 14, 0), "5e1ea5e0-now")
@@ -109,27 +110,8 @@ def release_ledger(release_id: str, shift: int = 0) -> Ledger:
 
 
 def release_meta(release_id: str, built_at: dt.datetime) -> ReleaseMeta:
-    return ReleaseMeta(
-        release_id=release_id,
-        built_at=built_at,
-        code_version="test",
-        parameters={
-            "threshold": THRESHOLD,
-            "anonymisation": {
-                "k": 5,
-                "quasi_identifiers": ["gender"],
-                "dropped_columns": [],
-                "l_diversity": {"debt_band": 2},
-            },
-            "aggregates": {"method": "milp:cuts", "audit_ok": True},
-        },
-        k_achieved=5,
-        persons_suppressed=3,
-        cells_suppressed_primary=2,
-        cells_suppressed_secondary=4,
-        max_risk=0.2,
-        avg_risk=0.05,
-        information_loss=0.12,
+    return shared_release_meta(
+        release_id, built_at, threshold=THRESHOLD, l_diversity={"debt_band": 2}
     )
 
 

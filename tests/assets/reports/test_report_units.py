@@ -26,6 +26,7 @@ from assets.reports.content import (
 )
 from assets.reports.render import render_html
 from assets.reports.verify import check_report_html
+from tests.assets.reports.releases import release_meta
 
 THRESHOLD = 10
 
@@ -73,23 +74,7 @@ def small_ledger() -> Ledger:
 
 
 def small_meta() -> ReleaseMeta:
-    return ReleaseMeta(
-        release_id="R1-test",
-        built_at=dt.datetime(2026, 11, 23, 14, 0),
-        code_version="test",
-        parameters={
-            "threshold": THRESHOLD,
-            "anonymisation": {"k": 5, "quasi_identifiers": ["gender"], "dropped_columns": []},
-            "aggregates": {"method": "milp:cuts", "audit_ok": True},
-        },
-        k_achieved=5,
-        persons_suppressed=3,
-        cells_suppressed_primary=2,
-        cells_suppressed_secondary=4,
-        max_risk=0.2,
-        avg_risk=0.05,
-        information_loss=0.12,
-    )
+    return release_meta("R1-test", dt.datetime(2026, 11, 23, 14, 0), threshold=THRESHOLD)
 
 
 REGISTER = [
