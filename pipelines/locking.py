@@ -33,12 +33,26 @@ concurrency:
     tag_concurrency_limits:
       - key: "{EXCLUSIVE_TAG}"
         limit: 1
+  pools:
+    default_limit: 1
+    granularity: run
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
 """
-"""The Dagster instance settings ``brugstat`` writes into ``data/dagster_home``."""
+"""The Dagster instance settings ``brugstat`` writes into ``data/dagster_home``.
+
+``pools``: the raw and staging assets are in the concurrency pool
+``assets.raw.partitions.STAGING_DB_POOL``; with one slot and run granularity the run queue starts
+one run that holds it at a time, so runs of single organisation partitions (a backfill, the
+asset page's "Materialize") wait in the queue instead of failing on the run lock."""
+
+OLD_DEFAULTS = (
+    "telemetry:\n  enabled: false\n",
+    DAGSTER_YAML.replace("  pools:\n    default_limit: 1\n    granularity: run\n", ""),
+)
+"""Instance settings earlier brugstat versions wrote: replaced by :data:`DAGSTER_YAML`."""
 
 
 class RunInProgressError(RuntimeError):
@@ -77,10 +91,9 @@ def run_in_progress(data_dir: Path) -> bool:
 
 def ensure_instance_config(home: Path) -> Path:
     """Write :data:`DAGSTER_YAML` into ``home`` unless a steward wrote their own (one that does
-    not just repeat an older brugstat default, which lacked the run limit)."""
+    not just repeat an older brugstat default: :data:`OLD_DEFAULTS`)."""
     cfg = home / "dagster.yaml"
-    old_default = "telemetry:\n  enabled: false\n"
-    if not cfg.exists() or cfg.read_text() == old_default:
+    if not cfg.exists() or cfg.read_text() in OLD_DEFAULTS:
         cfg.write_text(DAGSTER_YAML)
     return cfg
 
