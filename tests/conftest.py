@@ -98,6 +98,7 @@ def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     import dagster as dg
 
+    from assets.raw.partitions import all_partitions_tags
     from pipelines.definitions import ALL_JOB, build_definitions
     from synthetic import generate
 
@@ -112,7 +113,9 @@ def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             result = (
                 build_definitions(settings)
                 .resolve_job_def(ALL_JOB)
-                .execute_in_process(instance=instance, raise_on_error=False)
+                .execute_in_process(
+                    instance=instance, raise_on_error=False, tags=all_partitions_tags()
+                )
             )
         assert result.success, "the demo release for the tests did not build"
     finally:

@@ -188,6 +188,42 @@ def test_step_progress_line_sums_tables() -> None:
     progress.close()
 
 
+def test_a_run_over_several_partitions_counts_each_asset_once(tmp_path: Path) -> None:
+    """A partition range run records every asset once per partition, each with the step's
+    metadata; the progress line counts the asset once (not rows x partitions)."""
+    parts = dg.StaticPartitionsDefinition(["a", "b", "c"])
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("left"), dg.AssetSpec("right")],
+        partitions_def=parts,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def both(context):
+        assert list(context.partition_keys) == ["a", "b", "c"]
+        yield dg.MaterializeResult(asset_key="left", metadata={"rows": 10})
+        yield dg.MaterializeResult(asset_key="right", metadata={"rows": 5})
+
+    job = dg.Definitions(assets=[both], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    stream = io.StringIO()
+    with (
+        quiet_run(tmp_path / "r.log", verbosity=0, total_steps=1, stream=stream) as (loggers, _),
+        dg.instance_for_test() as instance,
+    ):
+        result = job.with_logger_defs(loggers).execute_in_process(
+            instance=instance,
+            run_config={"loggers": {n: {} for n in loggers}},
+            tags={
+                "dagster/asset_partition_range_start": "a",
+                "dagster/asset_partition_range_end": "c",
+            },
+        )
+    assert result.success
+    materialised = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+    assert len(materialised) == 6  # the control: one per asset and partition
+    (line,) = _lines(stream.getvalue())
+    assert "15 rows in 2 tables" in line, line
+
+
 def test_summary_says_what_changed_since_the_previous_release() -> None:
     before = {
         "meta": {"release_id": "R1", "k_achieved": 5, "persons_suppressed": 12},
