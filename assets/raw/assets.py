@@ -22,6 +22,8 @@ from quality.gx_runtime import prewarm
 from quality.outcome import CheckOutcome
 
 RAW_ASSET = "raw_exports"
+PER_EXPORT = {"organisation": pl.String, "export": pl.String, "rows": pl.Int64, "columns": pl.Int64}
+"""The ``rows_per_export`` metadata table's columns."""
 
 
 def build_raw_asset(register: Mapping[str, str] | None = None) -> dg.AssetsDefinition:
@@ -74,16 +76,7 @@ def build_raw_asset(register: Mapping[str, str] | None = None) -> dg.AssetsDefin
                         pl.lit(org).alias("organisation"), "source_file", "rows", "bytes", "sha256"
                     )
                 )
-        per_export = pl.DataFrame(
-            counts,
-            schema={
-                "organisation": pl.String,
-                "export": pl.String,
-                "rows": pl.Int64,
-                "columns": pl.Int64,
-            },
-            orient="row",
-        )
+        per_export = pl.DataFrame(counts, schema=PER_EXPORT, orient="row")
         return dg.MaterializeResult(
             check_results=[check_result(RAW_ASSET, "raw_expectations", combined(outcomes))],
             metadata={

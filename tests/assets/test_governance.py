@@ -201,5 +201,5 @@ def test_processing_register_reaches_the_asset_descriptions(settings_in) -> None
     text = graph.get(dg.AssetKey("raw_exports")).description
     assert "Verwerkingsregister" in text and "6 weken bij afbreken" in text
     # under its organisation's heading (the asset describes every partition)
-    aalsmeer = text.split("**aalsmeer**", 1)[1].split("\n\n**", 1)[0]
+    aalsmeer = text.split("**aalsmeer**", 1)[1].split("**hengelo**", 1)[0]  # contract order
     assert "6 weken bij afbreken" in aalsmeer

@@ -192,39 +192,23 @@ def test_an_organisation_switched_off_is_removed_from_staging(staged) -> None:
 def test_replacing_a_partition_widens_an_enum_for_a_new_file(tmp_path: Path) -> None:
     db = StagingDatabase(path=str(tmp_path / "s.duckdb"))
 
-    def frame(org: str, files: list[str]) -> pl.DataFrame:
-        return pl.DataFrame({"organisation": [org] * len(files), "source_file": files})
-
+    parts = [  # (organisation, its files now, the ENUM values known when it is written)
+        ("a", ["a/1.csv"], ["a/1.csv", "b/1.csv"]),
+        ("b", ["b/1.csv"], ["a/1.csv", "b/1.csv"]),
+        ("b", ["b/2.csv", "b/2.csv"], ["b/2.csv"]),  # b re-delivers under a new file name
+    ]
     with db.connect() as con:
-        enums = {"source_file": ["a/1.csv", "b/1.csv"]}
-        replace_partition(
-            con,
-            "canonical",
-            "t",
-            frame("a", ["a/1.csv"]),
-            column="organisation",
-            value="a",
-            enums=enums,
-        )
-        replace_partition(
-            con,
-            "canonical",
-            "t",
-            frame("b", ["b/1.csv"]),
-            column="organisation",
-            value="b",
-            enums=enums,
-        )
-        # b re-delivers under a new file name: the ENUM grows, a's rows stay
-        replace_partition(
-            con,
-            "canonical",
-            "t",
-            frame("b", ["b/2.csv", "b/2.csv"]),
-            column="organisation",
-            value="b",
-            enums={"source_file": ["b/2.csv"]},
-        )
+        for org, files, known in parts:
+            df = pl.DataFrame({"organisation": [org] * len(files), "source_file": files})
+            replace_partition(
+                con,
+                "canonical",
+                "t",
+                df,
+                column="organisation",
+                value=org,
+                enums={"source_file": known},
+            )
         got = read_frame(con, "select * from canonical.t order by all")
         (kind,) = con.execute(
             "select data_type from information_schema.columns where table_name = 't' "
