@@ -8,7 +8,9 @@
 * :data:`DAGSTER_YAML` adds a run-queue limit of 1 on the tag :data:`EXCLUSIVE_TAG` that
   every brugstat job carries, so runs the UI, sensor or schedule submit wait in the queue
   instead of failing on the lock, and enables run monitoring (the daemon fails a run whose
-  worker died).
+  worker died). Runs without the job's tags (a partition backfill, the asset page's
+  "Materialize") queue on the concurrency pool of the raw and staging assets instead (one slot,
+  run granularity).
 * :func:`fail_orphaned_runs`: with the lock held, no other run can be alive; a run the instance
   still records as started was killed (power cut, ``kill -9``) and is marked failed.
 """
