@@ -80,6 +80,7 @@ def run_job(settings: Any, *, whole: bool) -> tuple[Any, Any, float]:
     assets up to and including the pseudonymised layer. Returns (result, instance, seconds)."""
     import dagster as dg
 
+    from assets.raw.partitions import all_partitions_tags
     from pipelines.definitions import ALL_JOB, build_definitions
 
     t0 = time.perf_counter()
@@ -92,7 +93,9 @@ def run_job(settings: Any, *, whole: bool) -> tuple[Any, Any, float]:
         )
         selection = sorted(scope.resolve(defs.resolve_asset_graph()))
     instance = dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, asset_selection=selection)
+    result = job.execute_in_process(
+        instance=instance, asset_selection=selection, tags=all_partitions_tags()
+    )
     return result, instance, time.perf_counter() - t0
 
 

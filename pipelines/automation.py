@@ -71,8 +71,10 @@ def build_landing_sensor(
     requests_file: Path,
     settle_seconds: float,
     interval_seconds: int,
+    tags: dict[str, str] | None = None,
 ) -> dg.SensorDefinition:
-    """A sensor that requests one run of ``job`` per new state of the landing folder."""
+    """A sensor that requests one run of ``job`` per new state of the landing folder, with
+    ``tags`` on every run (the partition range of every organisation)."""
 
     @dg.sensor(
         name="brugstat_new_landing_files",
@@ -101,7 +103,11 @@ def build_landing_sensor(
         context.update_cursor(snap.fingerprint)
         return dg.RunRequest(
             run_key=f"landing-{snap.fingerprint}",
-            tags={"brugstat/trigger": "new-landing-files", "brugstat/files": str(len(snap.files))},
+            tags={
+                **(tags or {}),
+                "brugstat/trigger": "new-landing-files",
+                "brugstat/files": str(len(snap.files)),
+            },
         )
 
     return brugstat_new_landing_files

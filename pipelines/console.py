@@ -57,6 +57,7 @@ class StepProgress(logging.Handler):
         self.failed: list[str] = []
         self._started: dict[str, float] = {}
         self._rows: dict[str, list[int]] = {}
+        self._assets: dict[str, set[object]] = {}
         self.bar = tqdm(
             total=total,
             desc="pipeline",
@@ -79,9 +80,17 @@ class StepProgress(logging.Handler):
         if kind == "STEP_START":
             self._started[step] = time.perf_counter()
             self._rows[step] = []
+            self._assets[step] = set()
             self.bar.set_postfix_str(step, refresh=True)
         elif kind == "ASSET_MATERIALIZATION":
-            metadata = event.event_specific_data.materialization.metadata
+            materialization = event.event_specific_data.materialization
+            # A run over several partitions records each asset once per partition, with the
+            # step's metadata on every one: count an asset once.
+            seen = self._assets.setdefault(step, set())
+            if materialization.asset_key in seen:
+                return
+            seen.add(materialization.asset_key)
+            metadata = materialization.metadata
             for key in ROW_KEYS:
                 if key in metadata and isinstance(metadata[key].value, int):
                     self._rows.setdefault(step, []).append(metadata[key].value)

@@ -18,7 +18,8 @@ from assets.governance.assets import governance_purge
 from assets.governance.resource import GovernanceConfig
 from assets.marts.assets import mart_tables
 from assets.pseudonymised.assets import pseudonymised_tables
-from assets.raw.assets import build_raw_assets
+from assets.raw.assets import build_raw_asset
+from assets.raw.partitions import all_partitions_tags
 from assets.reports import (
     REPORT_GROUP,
     REPORT_RESOURCE_KEY,
@@ -27,7 +28,6 @@ from assets.reports import (
     report_checks,
     report_selection,
 )
-from assets.staging.adapters import ADAPTERS
 from assets.staging.assets import staging_canonical
 from pipelines.automation import build_landing_sensor
 from pipelines.locking import EXCLUSIVE_TAGS
@@ -46,11 +46,10 @@ def in_group(group: str, assets: Sequence[dg.AssetsDefinition]) -> list[dg.Asset
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions for one deployment's settings (tests pass their own)."""
-    enabled = {org: ADAPTERS[org] for org in settings.organisations}
     # Each layer's group is named here once (the asset modules set none): the UI's lineage
     # shows the layers top to bottom, and a job can select a layer by its group.
     layers: dict[str, Sequence[dg.AssetsDefinition]] = {
-        "raw": build_raw_assets(enabled, {o: settings.register_text(o) for o in enabled}),
+        "raw": [build_raw_asset({o: settings.register_text(o) for o in settings.organisations})],
         "staging": [staging_canonical],
         "governance": [governance_purge],
         "pseudonymised": [pseudonymised_tables],
@@ -75,6 +74,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         tags=EXCLUSIVE_TAGS,
     )
     auto = settings.automation
+    # The whole job's runs cover every organisation partition, then the release.
+    every_organisation = all_partitions_tags()
     return dg.Definitions(
         assets=assets,
         asset_checks=report_checks,
@@ -87,6 +88,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 execution_timezone=auto.timezone,
                 description=f"Cron {auto.pipeline_cron}: pick up new exports. Off until a "
                 "steward turns it on in the UI.",
+                # A run request, not ``tags=``: a schedule's own tags may not name partitions.
+                execution_fn=lambda _context: dg.RunRequest(tags=every_organisation),
                 default_status=dg.DefaultScheduleStatus.STOPPED,
             ),
             dg.ScheduleDefinition(
@@ -107,6 +110,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 requests_file=settings.governance.requests_file,
                 settle_seconds=auto.settle_seconds,
                 interval_seconds=auto.sensor_interval_seconds,
+                tags=every_organisation,
             )
         ],
         resources={

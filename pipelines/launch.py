@@ -67,10 +67,13 @@ def run_job(
     """
     import time
 
+    from assets.raw.partitions import all_partitions_tags
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(job_name)
+    # A job with the organisation-partitioned raw and staging assets runs every partition.
+    partitioned = job.partitions_def is not None
     run_id = str(uuid.uuid4())
     log_file = log_path(settings.paths.data_dir, run_id)
     started = time.perf_counter()
@@ -87,7 +90,7 @@ def run_job(
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
-            tags=repository_tags(),
+            tags={**repository_tags(), **(all_partitions_tags() if partitioned else {})},
         )
         failed = list(progress.failed)
     return RunOutcome(result, log_file, time.perf_counter() - started, failed)

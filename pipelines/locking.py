@@ -8,7 +8,9 @@
 * :data:`DAGSTER_YAML` adds a run-queue limit of 1 on the tag :data:`EXCLUSIVE_TAG` that
   every brugstat job carries, so runs the UI, sensor or schedule submit wait in the queue
   instead of failing on the lock, and enables run monitoring (the daemon fails a run whose
-  worker died).
+  worker died). Runs without the job's tags (a partition backfill, the asset page's
+  "Materialize") queue on the concurrency pool of the raw and staging assets instead (one slot,
+  run granularity).
 * :func:`fail_orphaned_runs`: with the lock held, no other run can be alive; a run the instance
   still records as started was killed (power cut, ``kill -9``) and is marked failed.
 """
@@ -33,12 +35,26 @@ concurrency:
     tag_concurrency_limits:
       - key: "{EXCLUSIVE_TAG}"
         limit: 1
+  pools:
+    default_limit: 1
+    granularity: run
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
 """
-"""The Dagster instance settings ``brugstat`` writes into ``data/dagster_home``."""
+"""The Dagster instance settings ``brugstat`` writes into ``data/dagster_home``.
+
+``pools``: the raw and staging assets are in the concurrency pool
+``assets.raw.partitions.STAGING_DB_POOL``; with one slot and run granularity the run queue starts
+one run that holds it at a time, so runs of single organisation partitions (a backfill, the
+asset page's "Materialize") wait in the queue instead of failing on the run lock."""
+
+OLD_DEFAULTS = (
+    "telemetry:\n  enabled: false\n",
+    DAGSTER_YAML.replace("  pools:\n    default_limit: 1\n    granularity: run\n", ""),
+)
+"""Instance settings earlier brugstat versions wrote: replaced by :data:`DAGSTER_YAML`."""
 
 
 class RunInProgressError(RuntimeError):
@@ -77,10 +93,9 @@ def run_in_progress(data_dir: Path) -> bool:
 
 def ensure_instance_config(home: Path) -> Path:
     """Write :data:`DAGSTER_YAML` into ``home`` unless a steward wrote their own (one that does
-    not just repeat an older brugstat default, which lacked the run limit)."""
+    not just repeat an older brugstat default: :data:`OLD_DEFAULTS`)."""
     cfg = home / "dagster.yaml"
-    old_default = "telemetry:\n  enabled: false\n"
-    if not cfg.exists() or cfg.read_text() == old_default:
+    if not cfg.exists() or cfg.read_text() in OLD_DEFAULTS:
         cfg.write_text(DAGSTER_YAML)
     return cfg
 

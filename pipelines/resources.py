@@ -112,6 +112,66 @@ def write_frame(
     return df.height
 
 
+def replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    table: str,
+    df: pl.DataFrame,
+    *,
+    column: str,
+    value: str,
+    enums: Mapping[str, Sequence[str]] | None = None,
+) -> int:
+    """Replace the rows of ``layer.table`` whose ``column`` is ``value`` (one organisation's)
+    by ``df``, leaving every other row as it is; the caller owns the transaction, so a failure
+    leaves the old rows of ``value`` too. Returns the row count.
+
+    A table that does not exist yet, or has other columns than ``df`` (written by an older
+    version), is written whole from ``df`` (:func:`write_frame`). An ENUM column (``enums``)
+    whose type lacks a value of ``df``'s is first widened to hold the old values and the new
+    ones (a new landing file's name); values an ENUM cannot hold turn the column into text.
+    """
+    name = qualified(layer, table)
+    present = {
+        r[0]: str(r[1])
+        for r in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [layer, table],
+        ).fetchall()
+    }
+    if list(present) != df.columns:
+        return write_frame(con, layer, table, df, enums=enums)
+    for col, values in (enums or {}).items():
+        if col in present and present[col].startswith("ENUM"):
+            _widen_enum(con, layer, name, col, values)
+    con.execute(f"delete from {name} where {quote_ident(column)} = ?", [value])
+    return write_frame(con, layer, table, df, append=True)
+
+
+def _widen_enum(
+    con: duckdb.DuckDBPyConnection, layer: str, name: str, column: str, values: Sequence[str]
+) -> None:
+    """Make the ENUM ``column`` of ``name`` hold ``values`` too (text if they cannot be ENUM
+    values); the column's type is read from the table, never written as SQL text."""
+    (current,) = con.execute(
+        f"select enum_range(max({quote_ident(column)})) from {name}"
+    ).fetchone()
+    wanted = {str(v) for v in values}
+    if wanted <= set(current):
+        return
+    if not enum_safe(sorted(wanted)):
+        con.execute(f"alter table {name} alter column {quote_ident(column)} set data type varchar")
+        return
+    types = _enum_types(con, layer, {column: sorted(wanted | set(current))})
+    try:
+        con.execute(
+            f"alter table {name} alter column {quote_ident(column)} set data type {types[column]}"
+        )
+    finally:
+        con.execute(f"drop type if exists {types[column]}")
+
+
 def _enum_types(
     con: duckdb.DuckDBPyConnection, layer: str, enums: Mapping[str, Sequence[str]]
 ) -> dict[str, str]:

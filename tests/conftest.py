@@ -99,6 +99,7 @@ def materialise_release(
 
     import dagster as dg
 
+    from assets.raw.partitions import all_partitions_tags
     from pipelines.definitions import ALL_JOB, build_definitions
     from synthetic import generate
 
@@ -114,7 +115,9 @@ def materialise_release(
             result = (
                 build_definitions(settings)
                 .resolve_job_def(ALL_JOB)
-                .execute_in_process(instance=instance, raise_on_error=False)
+                .execute_in_process(
+                    instance=instance, raise_on_error=False, tags=all_partitions_tags()
+                )
             )
         assert result.success, "the release for the tests did not build"
     finally:

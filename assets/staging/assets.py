@@ -1,8 +1,9 @@
-"""staging_<entity>: every organisation's exports mapped into the canonical model.
+"""staging_<entity>: each organisation's exports mapped into the canonical model.
 
-One multi-asset runs each enabled organisation's adapter over its raw tables and writes the union
-per canonical entity, every rejected row to ``quarantine_rows`` (organisation, file, row, rule —
-no values) and the per-file balance to ``staging_file_balance``. The blocking ``conservation``
+One multi-asset partitioned by organisation (``assets.raw.partitions``): a partition runs its
+organisation's adapter over its raw tables and replaces that organisation's rows of every
+canonical entity, of ``quarantine_rows`` (organisation, file, row, rule — no values) and of
+``staging_file_balance``, in one transaction per organisation. The blocking ``conservation``
 check proves per file: raw rows = staged + quarantined + removed duplicates + withheld.
 
 Dagster only: the work is :func:`assets.staging.load.stage`. The group is assigned in
@@ -12,8 +13,9 @@ Dagster only: the work is :func:`assets.staging.load.stage`. The group is assign
 import dagster as dg
 import polars as pl
 
+from assets.raw.assets import RAW_ASSET
+from assets.raw.partitions import ORGANISATIONS, STAGING_DB_POOL
 from assets.staging import schema
-from assets.staging.adapters import ADAPTERS
 from assets.staging.load import stage
 from pipelines.checks import check_result
 from pipelines.metadata import markdown_table
@@ -36,9 +38,7 @@ BALANCE_ASSET = "staging_file_balance"
 
 
 def _specs() -> list[dg.AssetSpec]:
-    deps = [
-        f"raw_{org}__{spec.name}" for org, adapter in ADAPTERS.items() for spec in adapter.EXPORTS
-    ]
+    deps = [RAW_ASSET]  # the same organisation's partition (identity mapping)
     specs = [
         dg.AssetSpec(
             f"staging_{e}", description=ENTITY_DESCRIPTIONS[e], deps=deps, kinds={"polars"}
@@ -68,6 +68,9 @@ def _specs() -> list[dg.AssetSpec]:
 
 @dg.multi_asset(
     specs=_specs(),
+    partitions_def=ORGANISATIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a run may stage every organisation
+    pool=STAGING_DB_POOL,
     check_specs=[
         *[
             dg.AssetCheckSpec(
@@ -91,8 +94,16 @@ def _specs() -> list[dg.AssetSpec]:
 def staging_canonical(
     context: dg.AssetExecutionContext, landing: LandingFolder, staging_db: StagingDatabase
 ):
-    """Run the adapters and write the canonical staging tables, quarantine and file balance."""
-    staged = stage(staging_db, landing.organisations)
+    """Run the partitions' adapters and replace their organisations' canonical staging rows,
+    quarantine and file balance (an organisation switched off in brugstat.toml: its rows are
+    removed)."""
+    enabled = set(landing.organisations)
+    keys = list(context.partition_keys)
+    staged = stage(
+        staging_db,
+        [org for org in keys if org in enabled],
+        remove=[org for org in keys if org not in enabled],
+    )
     rows, quarantine, balance, outcomes = (
         staged.rows,
         staged.quarantine,

@@ -19,7 +19,7 @@ from assets.raw.contracts import ExportSpec
 from assets.raw.csvtext import DEFECT, FIELD_COUNT
 from assets.raw.load import raw_table
 from assets.staging import schema
-from assets.staging.adapters import ADAPTERS, conservation
+from assets.staging.adapters import ADAPTERS, BALANCE_SCHEMA, conservation
 from assets.staging.adapters.common import (
     DUPLICATE,
     SOURCE_FILE,
@@ -28,7 +28,13 @@ from assets.staging.adapters.common import (
     row_hash,
 )
 from assets.staging.suite import StagingValidation
-from pipelines.resources import StagingDatabase, read_frame, write_frame
+from pipelines.resources import (
+    StagingDatabase,
+    qualified,
+    read_frame,
+    replace_partition,
+    transaction,
+)
 from quality.conservation import check_conservation
 from quality.outcome import CheckOutcome
 
@@ -205,70 +211,99 @@ def _no_step(name: str) -> AbstractContextManager[object]:
     return nullcontext()
 
 
+ORGANISATION = "organisation"
+"""The partition column of every staging table (canonical entities, quarantine, file balance)."""
+
+
 def stage(
     staging_db: StagingDatabase,
     organisations: Sequence[str],
     *,
+    remove: Sequence[str] = (),
     step: Callable[[str], AbstractContextManager[object]] = _no_step,
 ) -> Staged:
-    """Adapt every organisation's raw tables and write the canonical tables, quarantine and file
-    balance; validate them (GX suites, conservation). ``step(name)`` wraps each step (timing).
+    """Adapt each organisation's raw tables and replace its rows of the canonical tables,
+    quarantine and file balance; validate them (GX suites, conservation). ``remove`` names
+    organisations whose rows are deleted instead (switched off in brugstat.toml).
+    ``step(name)`` wraps each step (timing).
 
-    One organisation at a time (read its raw rows, adapt, collect its witness rows for the GX
-    suites, append its canonical rows), all in one transaction: only one organisation's frames
-    are ever in memory, and a failure leaves the previous staging tables in place.
+    One organisation (partition) at a time, each in its own transaction (read its raw rows,
+    adapt, collect its witness rows for the GX suites, replace its rows): only one
+    organisation's frames are ever in memory, every other organisation's rows stay as they
+    are, and a failure leaves the failing organisation's previous rows in place (the ones
+    committed before it stay committed; the error is raised).
     """
     validation = StagingValidation()
     rows: dict[str, dict[str, int]] = {e: {} for e in schema.ENTITIES}
     q_parts, b_parts = [], []
     with staging_db.connect() as con:
         manifest = read_frame(con, "select * from raw.manifest")
-        enums = {**schema.ENUM_COLUMNS, "source_file": source_file_values(con, organisations)}
-        con.execute("begin transaction")
-        try:
-            written: set[str] = set()
-            for org in organisations:
-                with step(f"read raw {org}"):
-                    raw = {
-                        spec.name: read_raw_export(con, org, spec) for spec in ADAPTERS[org].EXPORTS
-                    }
-                with step(f"adapt {org}"):
-                    union, q, b = run_adapters({org: raw})
-                del raw
-                with step(f"witness {org}"):
-                    validation.add(union)
-                with step(f"write {org}"):
-                    for entity in list(union):
-                        df = union.pop(entity)
-                        write_frame(
-                            con, "canonical", entity, df, enums=enums, append=entity in written
+        for org in organisations:
+            with step(f"read raw {org}"):
+                raw = {spec.name: read_raw_export(con, org, spec) for spec in ADAPTERS[org].EXPORTS}
+            with step(f"adapt {org}"):
+                union, q, b = run_adapters({org: raw})
+            del raw
+            with step(f"witness {org}"):
+                validation.add(union)
+            enums = {**schema.ENUM_COLUMNS, "source_file": source_file_values(con, [org])}
+            with step(f"write {org}"), transaction(con):
+                for entity in schema.ENTITIES:
+                    df = union.pop(entity)
+                    rows[entity][org] = _replace(con, "canonical", entity, org, df, enums)
+                    del df
+                _replace(con, "quarantine", "rows", org, q)
+                _replace(con, "canonical", "file_balance", org, b.cast(BALANCE_TYPES))
+            q_parts.append(q)
+            b_parts.append(b)
+        for org in remove:
+            with step(f"remove {org}"), transaction(con):
+                for layer, table in STAGING_TABLES:
+                    if _exists(con, layer, table):
+                        con.execute(
+                            f"delete from {qualified(layer, table)} where {ORGANISATION} = ?",
+                            [org],
                         )
-                        written.add(entity)
-                        rows[entity][org] = df.height
-                        del df
-                q_parts.append(q)
-                b_parts.append(b)
-            for entity in schema.ENTITIES:
-                if entity not in written:
-                    empty = schema.empty(schema.ENTITIES[entity])
-                    write_frame(con, "canonical", entity, empty, enums=enums)
-                    validation.add_table(entity, empty)
-            quarantine = pl.concat(q_parts) if q_parts else schema.empty(schema.QUARANTINE)
-            balance = pl.concat(b_parts, how="diagonal_relaxed") if b_parts else pl.DataFrame()
-            write_frame(con, "quarantine", "rows", quarantine)
-            write_frame(con, "canonical", "file_balance", balance)
-            with step("commit"):
-                con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    quarantine = pl.concat(q_parts) if q_parts else schema.empty(schema.QUARANTINE)
+    balance = pl.concat(b_parts, how="diagonal_relaxed") if b_parts else schema.empty(BALANCE_TYPES)
     with step("validate (GX)"):
         outcomes = validation.outcomes()
+    staged_manifest = manifest.filter(pl.col(ORGANISATION).is_in(list(organisations)))
     return Staged(
         rows=rows,
         quarantine=quarantine,
         balance=balance,
         manifest=manifest,
         outcomes=outcomes,
-        conservation=check_conservation(balance, manifest),
+        conservation=check_conservation(balance, staged_manifest),
     )
+
+
+STAGING_TABLES: tuple[tuple[str, str], ...] = (
+    *(("canonical", e) for e in schema.ENTITIES),
+    ("quarantine", "rows"),
+    ("canonical", "file_balance"),
+)
+"""Every table staging writes, as (layer, table): each holds whole organisations."""
+
+BALANCE_TYPES: dict[str, pl.DataType] = {**BALANCE_SCHEMA, ORGANISATION: pl.String()}
+"""The file balance's columns: per source file its counts, and the organisation."""
+
+
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    table: str,
+    org: str,
+    df: pl.DataFrame,
+    enums: dict[str, Sequence[str]] | None = None,
+) -> int:
+    return replace_partition(con, layer, table, df, column=ORGANISATION, value=org, enums=enums)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, layer: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [layer, table],
+    ).fetchone()
+    return bool(found and found[0])

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.raw.contracts import BRIDGE_DOMAINS
+from assets.raw.contracts import BRIDGE_DOMAINS, CONTRACTS
 
-ORGANISATIONS: tuple[str, ...] = ("groningen", "zuidplas", "aalsmeer", "hengelo", "breda")
-"""Organisation codes, also the landing sub-folder names."""
+ORGANISATIONS: tuple[str, ...] = tuple(CONTRACTS)
+"""Organisation codes, also the landing sub-folder names: the export contracts' organisations
+(``assets/raw/contracts``), in their canonical order (groningen, zuidplas, aalsmeer, hengelo,
+breda), as the raw and staging partitions (``assets.raw.partitions``)."""
 
 DOMAINS: tuple[str, ...] = BRIDGE_DOMAINS
 """The eight Bridge life domains (leefgebieden), in the instrument's order: the canonical codes

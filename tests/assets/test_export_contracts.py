@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 
 import synthetic
 from assets.governance import access, purge
-from assets.raw.assets import build_raw_assets
+from assets.raw.assets import RAW_ASSET, build_raw_asset
 from assets.raw.contracts import CONTRACTS, Column, Contract, ExportSpec, export_spec
 from assets.raw.load import code_columns, personal_columns, write_raw
 from assets.raw.reader import read_export
@@ -130,8 +130,10 @@ def test_adapters_suites_purge_and_raw_assets_take_their_exports_from_the_contra
     for org, contract in CONTRACTS.items():
         assert ADAPTERS[org].EXPORTS is contract.exports, org
     assert dict(RAW_SPECS) == {(o, e.name): raw_spec(e) for o, e in _exports()}
-    keys = {a.key.to_user_string() for a in build_raw_assets(CONTRACTS)}
-    assert keys == {f"raw_{o}__{e.name}" for o, e in _exports()}
+    raw = build_raw_asset()
+    assert raw.partitions_def.get_partition_keys() == list(CONTRACTS)
+    for org, e in _exports():
+        assert f"raw.{org}__{e.name}" in raw.descriptions_by_key[raw.key], (org, e.name)
     for org, e in _exports():
         assert synthetic.COLUMNS[org][e.file_name] == e.header
     # No second declaration is left beside the contracts.
@@ -351,9 +353,8 @@ def test_contracts_import_only_the_standard_library() -> None:
 
 
 def test_raw_asset_descriptions_come_from_the_contract() -> None:
-    (asset,) = [
-        a for a in build_raw_assets(["aalsmeer"]) if a.key.to_user_string().endswith("members")
-    ]
+    asset = build_raw_asset()
+    assert asset.key.to_user_string() == RAW_ASSET
     text = asset.descriptions_by_key[asset.key]
     members = CONTRACTS["aalsmeer"].export("members")
     assert members.description in text and members.pattern in text and "latin-1" in text

@@ -13,6 +13,7 @@ from anonymise.pseudonym import pseudonym
 from assets.governance.access import person_records
 from assets.governance.requests import RequestFileError, read_requests
 from assets.governance.retention import RetentionPolicy, Term, expired_persons
+from assets.raw.partitions import all_partitions_tags
 from pipelines.definitions import ALL_JOB, build_definitions
 from pipelines.resources import read_frame
 from synthetic import generate
@@ -70,7 +71,7 @@ def _run(settings) -> None:
         res = (
             build_definitions(settings)
             .resolve_job_def(ALL_JOB)
-            .execute_in_process(instance=instance, raise_on_error=False)
+            .execute_in_process(instance=instance, raise_on_error=False, tags=all_partitions_tags())
         )
     assert res.success
     assert all(e.passed for e in res.get_asset_check_evaluations())
@@ -197,5 +198,8 @@ def test_processing_register_reaches_the_asset_descriptions(settings_in) -> None
     from pipelines.definitions import build_definitions
 
     graph = build_definitions(settings_in).resolve_asset_graph()
-    text = graph.get(dg.AssetKey("raw_aalsmeer__households")).description
+    text = graph.get(dg.AssetKey("raw_exports")).description
     assert "Verwerkingsregister" in text and "6 weken bij afbreken" in text
+    # under its organisation's heading (the asset describes every partition)
+    aalsmeer = text.split("**aalsmeer**", 1)[1].split("**hengelo**", 1)[0]  # contract order
+    assert "6 weken bij afbreken" in aalsmeer

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.raw.partitions import all_partitions_tags
 from assets.staging.schema import ENTITIES
 from pipelines.definitions import ALL_JOB, build_definitions
 from synthetic import generate
@@ -25,7 +26,7 @@ def materialised(settings_in):
     defs = build_definitions(settings_in)
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, tags=all_partitions_tags()
         )
         yield settings_in, result
 

@@ -15,6 +15,7 @@ import pytest
 from assets.anonymised.resource import ReleaseConfig
 from assets.marts.aggregates import ProtectedAggregates
 from assets.marts.assets import mart_tables
+from assets.raw.partitions import all_partitions_tags
 from pipelines.definitions import ALL_JOB, build_definitions
 from pipelines.settings import load_settings
 from synthetic import generate
@@ -33,7 +34,7 @@ def released(tmp_path_factory):
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, tags=all_partitions_tags()
         )
     yield settings, defs, result
     if old is None:

@@ -19,12 +19,13 @@ UPDATE_ENV = "BRUGSTAT_UPDATE_SNAPSHOT"
 
 
 def definition_lines(settings: Settings) -> list[str]:
-    """One sorted line per asset (``asset <key> group=<group>``), check
+    """One sorted line per asset (``asset <key> group=<group>``, with `` partitions=<keys>``
+    when partitioned), check
     (``check <asset>:<name>``) and job (``job <name>``) of the Definitions."""
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     lines = [
-        f"asset {k.to_user_string()} group={graph.get(k).group_name}"
+        f"asset {k.to_user_string()} group={graph.get(k).group_name}{_partitions(graph.get(k))}"
         for k in graph.get_all_asset_keys()
     ]
     lines += [
@@ -32,6 +33,12 @@ def definition_lines(settings: Settings) -> list[str]:
     ]
     lines += [f"job {job.name}" for job in defs.resolve_all_job_defs()]
     return sorted(set(lines))
+
+
+def _partitions(node) -> str:
+    if node.partitions_def is None:
+        return ""
+    return " partitions=" + ",".join(node.partitions_def.get_partition_keys())
 
 
 def test_definitions_match_the_committed_snapshot(settings_in: Settings) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.raw.partitions import all_partitions_tags
 from pipelines.definitions import ALL_JOB, build_definitions
 from pipelines.settings import AutomationSettings, Settings
 
@@ -52,6 +53,8 @@ def test_new_and_changed_exports_start_one_run_each(settings_in: Settings) -> No
         cursor = result.cursor
         assert cursor and "123456782" not in cursor and "plan_id" not in cursor
         assert result.run_requests[0].tags["brugstat/trigger"] == "new-landing-files"
+        # the run covers every organisation partition (raw, staging), then the release
+        assert all_partitions_tags().items() <= result.run_requests[0].tags.items()
 
         result, _ = _tick(sensor, instance, cursor)  # nothing new
         assert not result.run_requests and "No new" in result.skip_message

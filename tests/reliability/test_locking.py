@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.raw.partitions import all_partitions_tags
 from pipelines.checks import failed_check_lines
 from pipelines.definitions import ALL_JOB, REPORT_JOB, build_definitions
 from pipelines.locking import (
@@ -75,7 +76,9 @@ def test_a_job_run_fails_cleanly_while_another_run_holds_data(other_run, setting
     assert settings_in.paths.data_dir == other_run.resolve()
     job = build_definitions(settings_in).resolve_job_def(ALL_JOB)
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, tags=all_partitions_tags()
+        )
     assert not result.success
     messages = []
     for event in result.all_events:
