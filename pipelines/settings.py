@@ -422,9 +422,11 @@ def _read(path: Path) -> tuple[dict[str, Any], list[SettingsProblem]]:
                         f" Known: {list(ORGANISATIONS)}.",
                     )
         if section == "anonymisation":
-            _anonymisation_problems(body, expected, problem)
+            from assets.anonymised.config import AnonymisationConfig
+
+            _section_problems(section, body, expected, problem, AnonymisationConfig.from_mapping)
         if section == "tables":
-            _tables_problems(body, expected, problem)
+            _section_problems(section, body, expected, problem, TableSettings.from_mapping)
     for section, keys in REQUIRED.items():
         if section not in raw:
             problem(section, None, f"missing section: it must set {list(keys)}.")
@@ -482,52 +484,30 @@ def _retention_problems(body: Mapping[str, Any], problem: _Report) -> None:
                 problem(section, reason, str(exc))
 
 
-def _anonymisation_problems(
+def _section_problems(
+    section: str,
     body: Mapping[str, Any],
     expected: Mapping[str, tuple[str, Callable[[object], bool]]],
     problem: _Report,
+    read: Callable[[Mapping[str, Any]], object],
 ) -> None:
-    """[anonymisation] through its own :meth:`AnonymisationConfig.from_mapping`: each
-    well-typed key alone (so every bad value is reported), then the whole section."""
-    from assets.anonymised.config import AnonymisationConfig
-
+    """A section through its own typed reader (``read``, e.g.
+    :meth:`AnonymisationConfig.from_mapping`): each well-typed key alone, so every bad value is
+    reported, then the whole section (rules between keys)."""
     typed = {k: v for k, v in body.items() if k in expected and expected[k][1](v)}
     failed = False
     for key, value in typed.items():
         try:
-            AnonymisationConfig.from_mapping({key: value})
+            read({key: value})
         except (ValueError, TypeError) as exc:
-            problem("anonymisation", key, str(exc))
+            problem(section, key, str(exc))
             failed = True
     if failed or len(typed) < len(body):
         return
     try:
-        AnonymisationConfig.from_mapping(body)
+        read(body)
     except (ValueError, TypeError) as exc:
-        problem("anonymisation", None, str(exc))
-
-
-def _tables_problems(
-    body: Mapping[str, Any],
-    expected: Mapping[str, tuple[str, Callable[[object], bool]]],
-    problem: _Report,
-) -> None:
-    """[tables] through :meth:`TableSettings.from_mapping`: each well-typed key alone, then
-    the whole section (linked tables protected alike, a feasible perturbation table)."""
-    typed = {k: v for k, v in body.items() if k in expected and expected[k][1](v)}
-    failed = False
-    for key, value in typed.items():
-        try:
-            TableSettings.from_mapping({key: value})
-        except (ValueError, TypeError) as exc:
-            problem("tables", key, str(exc))
-            failed = True
-    if failed or len(typed) < len(body):
-        return
-    try:
-        TableSettings.from_mapping(body)
-    except (ValueError, TypeError) as exc:
-        problem("tables", None, str(exc))
+        problem(section, None, str(exc))
 
 
 def config_check(path: Path | None = None) -> int:

@@ -39,6 +39,14 @@ MOD = 2**32
 """Record and cell keys are integers modulo 2**32."""
 DOMAIN = b"ckm:v1"
 """Personalisation of the record-key hash (domain separation from every other keyed hash)."""
+FRAME_SCHEMA = {
+    "i": pl.Int64,
+    "v": pl.Int64,
+    "p": pl.Float64,
+    "lower": pl.Int64,
+    "upper": pl.Int64,
+}
+"""Columns of a p-table's ``frame``: count class, noise, probability, cell-key interval."""
 SECRET_LABEL = b"brugstat:cell-key-secret:v1"
 """What :func:`derive_secret` MACs with the project key to get the cell-key secret."""
 
@@ -223,17 +231,7 @@ def ptable(D: int = 2, V: float = 1.05, js: int = 1) -> PTable:  # noqa: N803
         for vv, pp, lo, up in zip(v, p, lower, upper, strict=True):
             if up > lo:
                 rows.append((i, int(vv), float(pp), int(lo), int(up)))
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "i": pl.Int64,
-            "v": pl.Int64,
-            "p": pl.Float64,
-            "lower": pl.Int64,
-            "upper": pl.Int64,
-        },
-        orient="row",
-    )
+    frame = pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")
     return PTable(D=D, V=V, js=js, frame=frame)
 
 

@@ -35,6 +35,7 @@ from anonymise.tables import (
     frequency_table,
     protect,
 )
+from anonymise.tables.cellkey import FRAME_SCHEMA as PTABLE_FRAME_SCHEMA
 from anonymise.tables.cellkey import PTable, additive_margins, table_cell_keys
 from assets.anonymised.release import RECORD_KEY
 from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA, DuckDBLedger, published_rows
@@ -791,23 +792,8 @@ def protection_frames(aggregates: ProtectedAggregates | None) -> dict[str, pl.Da
         "mean_abs_change": pl.Float64,
         "margins_not_additive": pl.Int64,
     }
-    ptable_frame = (
-        table.frame.select(
-            pl.col("i").alias("original_count"),
-            pl.col("v").alias("noise"),
-            pl.col("p").alias("probability"),
-            pl.col("lower").alias("cell_key_from"),
-            pl.col("upper").alias("cell_key_to"),
-        )
-        if table is not None
-        else pl.DataFrame(
-            schema={
-                "original_count": pl.Int64,
-                "noise": pl.Int64,
-                "probability": pl.Float64,
-                "cell_key_from": pl.Int64,
-                "cell_key_to": pl.Int64,
-            }
-        )
-    )
+    names = {"i": "original_count", "v": "noise", "p": "probability"}
+    names |= {"lower": "cell_key_from", "upper": "cell_key_to"}
+    frame = table.frame if table is not None else pl.DataFrame(schema=PTABLE_FRAME_SCHEMA)
+    ptable_frame = frame.select(list(names)).rename(names)
     return {TABLE_PROTECTION: pl.DataFrame(rows, schema=schema), PTABLE: ptable_frame}

@@ -96,3 +96,23 @@ class Attacker:
     def change(self, a: int, b: int, key: str) -> tuple[float, float]:
         """Interval of ``x_b[key] − x_a[key]``."""
         return self.interval({self.index(b, key): 1.0, self.index(a, key): -1.0})
+
+
+SENSITIVE = ("level", "goal_reached", "end_reason")
+"""Dimensions whose change of a cell would tell something about the changed person."""
+
+
+def certain_changes(
+    first: Published, second: Published, delta: float, dims: tuple[str, ...] = SENSITIVE
+) -> list[str]:
+    """Cells by a sensitive dimension whose change between the two releases the attacker
+    holding both knows for certain (its feasible interval excludes 0)."""
+    att = Attacker([first, second], delta=delta)
+    before = dict(zip(first.keys, first.values, strict=True))
+    certain = []
+    for key, value in zip(second.keys, second.values, strict=True):
+        if value - before.get(key, value) and any(f"{dim}=" in key for dim in dims):
+            lo, hi = att.change(0, 1, key)
+            if lo > 1e-6 or hi < -1e-6:
+                certain.append(key)
+    return certain

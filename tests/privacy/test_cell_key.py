@@ -31,7 +31,7 @@ from assets.marts.aggregates import (
 )
 from assets.marts.protection import TableSettings
 from tests.assets.test_marts_aggregates import AREAS, frames
-from tests.privacy.table_attacker import Attacker, Published
+from tests.privacy.table_attacker import Published, certain_changes
 
 THRESHOLD = 10
 CKM = TableSettings(protection={OUTCOMES: "cell_key"})
@@ -184,16 +184,7 @@ def test_both_keeps_the_over_time_guarantee(world, linked: bool):
         agg.record_release(ledger)
         res = agg.result
         releases.append(Published(res.table_set, res.suppressed[: res.table_set.n_cells]))
-    first, second = releases
-    att = Attacker([first, second], delta=1)
-    before = dict(zip(first.keys, first.values, strict=True))
-    certain = []
-    for key, value in zip(second.keys, second.values, strict=True):
-        change = value - before.get(key, value)
-        if change and any(f"{dim}=" in key for dim in ("level", "goal_reached", "end_reason")):
-            lo, hi = att.change(0, 1, key)
-            if lo > 1e-6 or hi < -1e-6:
-                certain.append(key)
+    certain = certain_changes(*releases, delta=1)
     if linked:
         assert certain == []
     else:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from anonymise.tables import MemoryLedger, PrimaryRules, TableSet, frequency_table, protect
-from tests.privacy.table_attacker import Attacker, Published
+from tests.privacy.table_attacker import Attacker, Published, certain_changes
 
 THRESHOLD = 10
 RULES = PrimaryRules(threshold=THRESHOLD, group_dims=("level",))
@@ -147,15 +147,7 @@ def test_mart_tables_of_two_releases_around_an_erasure(world, linked: bool):
     shared = MemoryLedger()
     first = _mart_release(world, [], 1, shared if linked else MemoryLedger(), "r1")
     second = _mart_release(world, [person], 2, shared if linked else MemoryLedger(), "r2")
-    att = Attacker([first, second], delta=1)
-    va = dict(zip(first.keys, first.values, strict=True))
-    certain = []
-    for key, vb in zip(second.keys, second.values, strict=True):
-        d = vb - va.get(key, vb)
-        if d and any(f"{dim}=" in key for dim in ("level", "goal_reached", "end_reason")):
-            lo, hi = att.change(0, 1, key)
-            if lo > 1e-6 or hi < -1e-6:
-                certain.append(key)
+    certain = certain_changes(first, second, delta=1)
     if linked:
         assert certain == []
     else:
