@@ -4,7 +4,8 @@ Every count in the report is looked up in ``release_ledger`` — the cells the r
 published — never in microdata and never recomputed: a cell that is not in the ledger is not
 shown as a number. The notation is CBS's: a suppressed (secret) cell is ``"×"`` — whether it
 was small or hidden to protect another cell, so "<10" would be wrong for half of them; a cell
-the ledger does not list had no persons (the release does not list true zeros) and is ``"–"``;
+the ledger does not list had no persons (a suppression table does not list true zeros) and is
+``"–"``;
 a figure that cannot be given is ``"."``. Shares are derived only from published cells; a share
 with a suppressed part is ``"×"`` too and says which part. The protected mart tables are read
 only to prove they agree with the ledger (:func:`compare_marts`): a disagreement means the file
@@ -12,9 +13,12 @@ is not one consistent release.
 
 Key findings (:func:`_findings`) are sentences built around published figures only: a finding
 whose figure is secret, nil or not available is left out or said without that part. The change
-since the previous edition compares with the release before this one in the same research
-database (``meta_release`` and ``release_ledger`` keep every release), each side looked up in its
-own release's ledger; with no earlier release the report is a first edition.
+since the previous edition compares with the release before this one (``meta_release`` keeps
+every release; ``release_ledger`` only the current one's cells, so the previous edition's
+published cells come from the steward's population ledger); with no earlier release the report
+is a first edition, and with an earlier release whose cells no ledger holds the change section
+says so (``.``). A table protected by the cell key method (``meta_table_protection``) is read
+the same way: its published, perturbed counts are the figures, and its totals need not add up.
 
 The key id in ``meta_release`` is never read here: policymakers do not need it.
 """
@@ -444,11 +448,14 @@ def suppressed_text(threshold: int | None = None) -> str:
 
 def count_figure(cell: Cell | None, threshold: int) -> Figure:
     """How one ledger cell is shown: its value, ``×`` when suppressed, ``–`` when the ledger
-    does not list it (the release lists no true zeros)."""
+    does not list it (a suppression table lists no true zeros) or lists it as 0 (a table the
+    cell key method perturbs lists every cell; CBS writes a zero as ``–`` everywhere)."""
     if cell is None:
         return Figure("absent", NIL, value=0.0)
     if cell.suppressed or cell.value is None:
         return Figure("count", suppressed_text(threshold), None, cell.key, suppressed=True)
+    if round(cell.value) == 0:
+        return Figure("count", NIL, 0.0, cell.key)
     return Figure("count", lb.fmt_int(cell.value), float(cell.value), cell.key)
 
 

@@ -220,6 +220,8 @@ def _check_figures(
             expected = (
                 suppressed_text()
                 if cell.suppressed or cell.value is None
+                else NIL
+                if round(cell.value) == 0
                 else lb.fmt_int(cell.value)
             )
             if text != expected:

@@ -5,6 +5,9 @@ the perturbed cells (totals that no longer add up are not a reason to fail)."""
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+
 import duckdb
 import polars as pl
 import pytest
@@ -67,3 +70,17 @@ def test_the_steward_ledger_records_what_analysts_saw(released):
 def test_the_report_is_built_from_the_perturbed_cells(released):
     reports = sorted((released.paths.data_dir / "reports").glob("**/*.html"))
     assert reports, "no report was written"
+    html = reports[-1].read_text(encoding="utf-8")
+    shown = dict(re.findall(r'data-kind="count" data-cell="([^"]*)">([^<]*)<', html))
+    con = duckdb.connect(str(released.paths.research_db), read_only=True)
+    values = dict(
+        con.execute(
+            "select cell_key, value from release_ledger where table_name = ?", [OUTCOMES]
+        ).fetchall()
+    )
+    quoted = {html_lib.unescape(k): v for k, v in shown.items() if html_lib.unescape(k) in values}
+    assert quoted, "the report shows no cell of the perturbed outcomes table"
+    for key, text in quoted.items():
+        value = values[key]
+        # the perturbed count as published; a listed zero in CBS notation
+        assert text == ("–" if value == 0 else f"{round(value):,}".replace(",", ".")), key

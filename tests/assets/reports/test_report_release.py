@@ -80,7 +80,7 @@ def test_every_number_in_the_tables_is_a_published_ledger_value(built_report) ->
         key, shown = htmllib.unescape(key), htmllib.unescape(shown)
         assert key in ledger, "a shown cell is not in the release ledger"
         value, suppressed = ledger[key]
-        assert shown == ("×" if suppressed else fmt_int(value))
+        assert shown == ("×" if suppressed else "–" if value == 0 else fmt_int(value))
     published = {fmt_int(v) for v, s in ledger.values() if not s}
     statistics, methods = html.split('<section id="methoden"', 1)
     for td in re.findall(r"<td>(.*?)</td>", statistics, flags=re.S):
