@@ -13,7 +13,7 @@ the regexes run on a few percent of the rows while every count stays exact.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import duckdb
 import polars as pl
@@ -125,8 +125,12 @@ def scan_frame(
     *,
     table: str,
     allow_pc6: bool = True,
+    vocabulary: Mapping[str, Collection[str]] | None = None,
 ) -> list[dict[str, object]]:
     """Findings for one frame: ``[{table, column, rule, matches}]`` (empty when clean).
+
+    ``vocabulary``: per column, values that are the deployment's own codes (generalised
+    hierarchy levels such as kern names), not data from an export; they are not scanned.
 
     String (and categorical) and integer columns are scanned (a BSN stored as an integer is
     still a BSN). With ``allow_pc6=False`` a bare six-character postcode is a finding too (for
@@ -151,6 +155,9 @@ def scan_frame(
                 .agg(pl.len().alias("_n"))
                 .collect()
             )
+            known = (vocabulary or {}).get(col)
+            if known:
+                values = values.filter(~pl.col("_v").is_in(list(known)))
             findings += _string_findings(values, table=table, column=col, allow_pc6=allow_pc6)
         elif dtype.is_integer():
             # A BSN stored as a number has 8 or 9 digits (a leading zero is lost); smaller
@@ -232,11 +239,17 @@ def _outcome(findings: list[dict[str, object]], tables: list[str]) -> CheckOutco
 
 
 def check_no_direct_identifiers(
-    frames: Mapping[str, pl.DataFrame], *, allow_pc6: bool = True
+    frames: Mapping[str, pl.DataFrame],
+    *,
+    allow_pc6: bool = True,
+    vocabulary: Mapping[str, Collection[str]] | None = None,
 ) -> CheckOutcome:
-    """Blocking check: no column name or value in any frame looks like a direct identifier."""
+    """Blocking check: no column name or value in any frame looks like a direct identifier
+    (values of ``vocabulary``, the deployment's own codes per column, excepted)."""
     findings = [
-        f for name, df in frames.items() for f in scan_frame(df, table=name, allow_pc6=allow_pc6)
+        f
+        for name, df in frames.items()
+        for f in scan_frame(df, table=name, allow_pc6=allow_pc6, vocabulary=vocabulary)
     ]
     return _outcome(findings, list(frames))
 

@@ -116,3 +116,18 @@ def area_levels(config: AnonymisationConfig) -> Hierarchy:
     path = config.hierarchy_path("area")
     assert path is not None  # the config requires it
     return Hierarchy.from_csv(path, name="area")
+
+
+def configured_vocabulary(config: AnonymisationConfig) -> dict[str, frozenset[str]]:
+    """Per quasi-identifier with a hierarchy file, the values of its generalised levels (level
+    1 and up): the steward's own vocabulary (wijk, kern and gemeente names, code groups), not
+    values from an export, so the identifier scan does not take "Nieuwerkerk aan den IJssel"
+    for free text. The leaves (level 0, e.g. PC4 codes) are not included: they are scanned."""
+    out: dict[str, frozenset[str]] = {}
+    for qi in ("area", "gender", "household_type", "children_band", "nationality_group"):
+        path = config.hierarchy_path(qi) or HIERARCHY_DIR / f"{qi}.csv"
+        if not path.exists():
+            continue
+        rows = Hierarchy.from_csv(path, name=qi).rows
+        out[qi] = frozenset(v for row in rows for v in row[1:])
+    return out

@@ -125,3 +125,22 @@ def test_personal_column_check_catches_a_pattern_that_misses_free_text() -> None
     assert ("probleemomschrijving", "identifier_column_name") in {
         (f["column"], f["rule"]) for f in scan_frame(leaked, table="t")
     }
+
+
+def test_the_deployments_own_area_names_are_not_free_text() -> None:
+    """A 5M-person run published the kern "Nieuwerkerk aan den IJssel" (four words) as an area
+    and the anonymised step's scan vetoed the release. The hierarchy's generalised levels are
+    the steward's vocabulary: exempt; a free text that is not in it is still caught."""
+    from assets.anonymised.config import AnonymisationConfig
+    from assets.anonymised.generalisation import configured_vocabulary
+
+    vocabulary = configured_vocabulary(AnonymisationConfig())
+    assert "Nieuwerkerk aan den IJssel" in vocabulary["area"]
+    assert not any(v.isdigit() for v in vocabulary["area"]), "PC4 leaves must stay scanned"
+    kern = pl.DataFrame({"area": ["Nieuwerkerk aan den IJssel", "GM0014 Groningen"]})
+    assert not check_no_direct_identifiers({"t": kern}).passed  # control: without it, vetoed
+    assert check_no_direct_identifiers({"t": kern}, vocabulary=vocabulary).passed
+    planted = kern.vstack(pl.DataFrame({"area": ["woont bij zijn zus in"]}))
+    assert not check_no_direct_identifiers({"t": planted}, vocabulary=vocabulary).passed
+    elsewhere = pl.DataFrame({"note": ["Nieuwerkerk aan den IJssel"]})  # only in its column
+    assert not check_no_direct_identifiers({"t": elsewhere}, vocabulary=vocabulary).passed
