@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import polars as pl
@@ -101,7 +102,25 @@ def _steward_schema(
         con.close()
 
 
-class DuckDBLedger:
+class _StewardStore:
+    """A store in its own schema of the steward's database: ``TABLES`` (name → column DDL)
+    created on first use; a connection per call (no lock held between calls)."""
+
+    DEFAULT_SCHEMA: ClassVar[str] = "steward"
+    TABLES: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, database: Path | str, *, schema: str | None = None) -> None:
+        schema = schema or self.DEFAULT_SCHEMA
+        if not schema.isidentifier():
+            raise ValueError(f"schema {schema!r} is not a plain identifier")
+        self.database = Path(database)
+        self.schema = schema
+
+    def _connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return _steward_schema(self.database, self.schema, self.TABLES)
+
+
+class DuckDBLedger(_StewardStore):
     """The steward's :class:`~anonymise.tables.Ledger` in a DuckDB file (schema ``ledger``).
 
     Tables ``<schema>.releases`` (order of recording), ``<schema>.cells`` (every cell with its
@@ -112,23 +131,13 @@ class DuckDBLedger:
     lock between calls; a new file is created with mode 0600.
     """
 
-    def __init__(self, database: Path | str, *, schema: str = "ledger") -> None:
-        if not schema.isidentifier():
-            raise ValueError(f"schema {schema!r} is not a plain identifier")
-        self.database = Path(database)
-        self.schema = schema
-
-    def _connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return _steward_schema(
-            self.database,
-            self.schema,
-            {
-                "releases": "release_id varchar primary key, seq bigint, recorded_at timestamptz",
-                "cells": _ddl(CELL_SCHEMA),
-                "equations": _ddl(EQUATION_SCHEMA),
-                "published": _ddl(RESEARCH_LEDGER_SCHEMA),
-            },
-        )
+    DEFAULT_SCHEMA: ClassVar[str] = "ledger"
+    TABLES: ClassVar[dict[str, str]] = {
+        "releases": "release_id varchar primary key, seq bigint, recorded_at timestamptz",
+        "cells": _ddl(CELL_SCHEMA),
+        "equations": _ddl(EQUATION_SCHEMA),
+        "published": _ddl(RESEARCH_LEDGER_SCHEMA),
+    }
 
     def record(
         self,
@@ -224,7 +233,7 @@ class DuckDBLedger:
         return self._before("equations", EQUATION_SCHEMA, before_release)
 
 
-class MicrodataHistory:
+class MicrodataHistory(_StewardStore):
     """What analysts last saw of each microdata class, per release (steward only).
 
     One table ``<schema>.microdata_state`` in the steward's database: per release and published
@@ -233,21 +242,11 @@ class MicrodataHistory:
     data snapshot of the population: it is what the next release is compared with.
     """
 
-    def __init__(self, database: Path | str, *, schema: str = "release_history") -> None:
-        if not schema.isidentifier():
-            raise ValueError(f"schema {schema!r} is not a plain identifier")
-        self.database = Path(database)
-        self.schema = schema
-
-    def _connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return _steward_schema(
-            self.database,
-            self.schema,
-            {
-                "microdata_state": "release_id varchar, seq bigint, table_name varchar, "
-                "class_key varchar, digest ubigint"
-            },
-        )
+    DEFAULT_SCHEMA: ClassVar[str] = "release_history"
+    TABLES: ClassVar[dict[str, str]] = {
+        "microdata_state": "release_id varchar, seq bigint, table_name varchar, "
+        "class_key varchar, digest ubigint"
+    }
 
     def latest(self) -> dict[str, pl.DataFrame]:
         """The newest recorded release's state per table (empty when there is none)."""
