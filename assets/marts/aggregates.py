@@ -35,10 +35,10 @@ from anonymise.tables import (
     frequency_table,
     protect,
 )
-from anonymise.tables.cellkey import FRAME_SCHEMA as PTABLE_FRAME_SCHEMA
-from anonymise.tables.cellkey import PTable, additive_margins, table_cell_keys
+from anonymise.tables.cellkey import PTable
 from assets.anonymised.release import RECORD_KEY
 from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA, DuckDBLedger, published_rows
+from assets.marts.perturbation import cell_noise, perturbation_figures
 from assets.marts.protection import (
     AGGREGATE_TABLES,
     BRIDGE_LEVELS,
@@ -50,6 +50,7 @@ from assets.marts.protection import (
     OUTCOMES,
     Protection,
     TableSettings,
+    mart_of,
 )
 from assets.staging.schema import UNKNOWN
 
@@ -453,10 +454,6 @@ def _specs(frames: Mapping[str, Frame], config: AggregateConfig) -> list[_Spec]:
     return specs
 
 
-def _mart(table_name: str) -> str:
-    return table_name.partition(":")[0]
-
-
 def build_tables(frames: Mapping[str, Frame], config: AggregateConfig) -> TableSet | None:
     """The linked frequency tables of a release (``None`` when there is nobody to count).
 
@@ -487,49 +484,6 @@ def _empty(name: str) -> pl.DataFrame:
             "reason": pl.String,
         }
     )
-
-
-def _cell_noise(
-    table_set: TableSet,
-    specs: Mapping[str, _Spec],
-    originals: Mapping[str, Any],
-    perturbed: set[str],
-    table: PTable,
-) -> np.ndarray:
-    """The cell key method's noise of every cell of ``table_set`` (0 for cells of tables that
-    are not perturbed). A cell's key is the sum of its persons' record keys, computed from the
-    rows its table counted; a cell shared by two tables has the same persons, so one key."""
-    n = table_set.n_cells
-    keys = np.full(n, -1, dtype=np.int64)
-    for t in table_set.tables:
-        if t.name not in perturbed:
-            continue
-        spec, original = specs[t.name], originals[t.name]
-        if RECORD_KEY not in spec.rows.collect_schema().names():
-            raise ValueError(
-                f"{_mart(t.name)}: the cell key method needs record keys, and the population "
-                "frame has none (the anonymised step derives them when [tables] asks for it)"
-            )
-        dims = list(original.dim_names)
-        ck = original.frame.select(dims).with_columns(
-            table_cell_keys(spec.rows, original, person="unit_id", key=RECORD_KEY)
-        )
-        ids = (
-            table_set.memberships[t.name]
-            .select(*dims, "cell_id")
-            .join(ck, on=dims, how="left", maintain_order="left")
-        )
-        cid, k = ids["cell_id"].to_numpy(), ids["cell_key"].fill_null(0).to_numpy()
-        clash = (keys[cid] >= 0) & (keys[cid] != k)
-        if clash.any():
-            raise ValueError(f"{t.name}: a shared cell got two cell keys (different persons)")
-        keys[cid] = k
-    noise = np.zeros(n, dtype=np.int64)
-    on = keys >= 0
-    if on.any():
-        counts = np.rint(table_set.cells["value"].to_numpy()[on]).astype(np.int64)
-        noise[on] = table.noise(counts, keys[on])
-    return noise
 
 
 def _mart_frames(
@@ -580,44 +534,6 @@ def _mart_frames(
     return parts
 
 
-def _perturbation_figures(
-    table_set: TableSet, noise: np.ndarray, suppressed: np.ndarray, perturbed: set[str]
-) -> dict[str, dict[str, float]]:
-    """Per perturbed mart table: cells, cells changed, mean and largest absolute change, and
-    margins that differ from the sum of their published parts."""
-    n = table_set.n_cells
-    values = table_set.cells["value"].to_numpy()
-    out: dict[str, dict[str, float]] = {}
-    for t in table_set.tables:
-        if t.name not in perturbed:
-            continue
-        cid = table_set.memberships[t.name]["cell_id"].to_numpy()
-        shown = ~suppressed[:n][cid]
-        change = np.abs(noise[cid][shown])
-        published = pl.Series(np.where(shown, values[cid] + noise[cid], np.nan)).fill_nan(None)
-        additive = additive_margins(t, published)
-        f = out.setdefault(
-            _mart(t.name),
-            {
-                "cells": 0,
-                "cells_changed": 0,
-                "sum_abs_change": 0.0,
-                "max_abs_change": 0.0,
-                "margins": 0,
-                "margins_not_additive": 0,
-            },
-        )
-        f["cells"] += int(shown.sum())
-        f["cells_changed"] += int((change > 0).sum())
-        f["sum_abs_change"] += float(change.sum())
-        f["max_abs_change"] = max(f["max_abs_change"], float(change.max()) if change.size else 0.0)
-        f["margins"] += int(additive.is_not_null().sum())
-        f["margins_not_additive"] += int((additive == False).sum())  # noqa: E712
-    for f in out.values():
-        f["mean_abs_change"] = f.pop("sum_abs_change") / f["cells"] if f["cells"] else 0.0
-    return out
-
-
 def protect_aggregates(
     frames: Mapping[str, Frame],
     *,
@@ -651,13 +567,13 @@ def protect_aggregates(
             protection=protection,
             ptable=config.ptable,
         )
-    by_name = {s.name: s for s in specs}
+    rows = {s.name: s.rows for s in specs}
     originals = {s.name: s.table() for s in specs}
-    perturbed = {n for n in originals if config.protection_of(_mart(n)) != "suppression"}
+    perturbed = {n for n in originals if config.protection_of(mart_of(n)) != "suppression"}
     suppressed_set = [
-        t for n, t in originals.items() if config.protection_of(_mart(n)) != "cell_key"
+        t for n, t in originals.items() if config.protection_of(mart_of(n)) != "cell_key"
     ]
-    keyed_set = [t for n, t in originals.items() if config.protection_of(_mart(n)) == "cell_key"]
+    keyed_set = [t for n, t in originals.items() if config.protection_of(mart_of(n)) == "cell_key"]
     parts: dict[str, list[pl.DataFrame]] = {}
     cell_rows: list[pl.DataFrame] = []
     figures: dict[str, dict[str, float]] = {}
@@ -676,7 +592,7 @@ def protect_aggregates(
         )
         ts = result.table_set
         noise = (
-            _cell_noise(ts, by_name, originals, perturbed, config.ptable)
+            cell_noise(ts, rows, originals, perturbed, config.ptable)
             if perturbed and config.ptable is not None
             else np.zeros(ts.n_cells, dtype=np.int64)
         )
@@ -693,12 +609,12 @@ def protect_aggregates(
             .otherwise(pl.col("value") + pl.Series(noise[:n].astype(np.float64)))
         )
         cell_rows.append(published_rows(cells))
-        figures |= _perturbation_figures(ts, noise, result.suppressed, perturbed)
+        figures |= perturbation_figures(ts, noise, result.suppressed, perturbed)
         record = dict(result.record)
     if keyed_set:
         assert config.ptable is not None
         ts = TableSet(keyed_set)
-        noise = _cell_noise(ts, by_name, originals, perturbed, config.ptable)
+        noise = cell_noise(ts, rows, originals, perturbed, config.ptable)
         none = np.zeros(ts.n_cells, dtype=bool)
         for mart, frames_ in _mart_frames(ts, none, [None] * ts.n_cells, noise).items():
             parts.setdefault(mart, []).extend(frames_)
@@ -714,7 +630,7 @@ def protect_aggregates(
                 pl.lit(False).alias("is_suppressed"),
             )
         )
-        figures |= _perturbation_figures(ts, noise, none, perturbed)
+        figures |= perturbation_figures(ts, noise, none, perturbed)
     tables = {
         n: pl.concat(parts[n], how="vertical_relaxed") if parts.get(n) else _empty(n)
         for n in AGGREGATE_TABLES
@@ -737,63 +653,3 @@ def protect_aggregates(
         ptable=config.ptable,
         perturbation=figures,
     )
-
-
-TABLE_PROTECTION = "meta_table_protection"
-PTABLE = "meta_ptable"
-PROTECTION_TABLES = (TABLE_PROTECTION, PTABLE)
-"""The research tables that say how each published table was protected."""
-
-
-def protection_frames(aggregates: ProtectedAggregates | None) -> dict[str, pl.DataFrame]:
-    """``meta_table_protection`` (one row per mart table: method, threshold, perturbation
-    design and figures) and ``meta_ptable`` (the perturbation table; empty when no table is
-    perturbed). Published: the cell key method is public, its cell keys are not."""
-    protection = aggregates.protection if aggregates is not None else {}
-    table = aggregates.ptable if aggregates is not None else None
-    threshold = (aggregates.record.get("config", {}) if aggregates is not None else {}).get(
-        "threshold"
-    )
-    rows = []
-    for mart in AGGREGATE_TABLES:
-        method = protection.get(mart, "suppression")
-        published = aggregates.published().get(mart) if aggregates is not None else None
-        figures = aggregates.perturbation.get(mart, {}) if aggregates is not None else {}
-        keyed = method != "suppression" and table is not None
-        rows.append(
-            {
-                "table_name": mart,
-                "protection": method,
-                "threshold": threshold if method != "cell_key" else None,
-                "max_noise": table.D if keyed else None,
-                "noise_variance": table.V if keyed else None,
-                "small_counts": table.js if keyed else None,
-                "cells": published.height if published is not None else 0,
-                "cells_suppressed": int(published["is_suppressed"].sum())
-                if published is not None
-                else 0,
-                "cells_perturbed": int(figures.get("cells_changed", 0)) if keyed else None,
-                "mean_abs_change": float(figures.get("mean_abs_change", 0.0)) if keyed else None,
-                "margins_not_additive": int(figures.get("margins_not_additive", 0))
-                if keyed
-                else None,
-            }
-        )
-    schema = {
-        "table_name": pl.String,
-        "protection": pl.String,
-        "threshold": pl.Int64,
-        "max_noise": pl.Int64,
-        "noise_variance": pl.Float64,
-        "small_counts": pl.Int64,
-        "cells": pl.Int64,
-        "cells_suppressed": pl.Int64,
-        "cells_perturbed": pl.Int64,
-        "mean_abs_change": pl.Float64,
-        "margins_not_additive": pl.Int64,
-    }
-    names = {"i": "original_count", "v": "noise", "p": "probability"}
-    names |= {"lower": "cell_key_from", "upper": "cell_key_to"}
-    frame = table.frame if table is not None else pl.DataFrame(schema=PTABLE_FRAME_SCHEMA)
-    ptable_frame = frame.select(list(names)).rename(names)
-    return {TABLE_PROTECTION: pl.DataFrame(rows, schema=schema), PTABLE: ptable_frame}

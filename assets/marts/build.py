@@ -31,14 +31,10 @@ import duckdb
 import polars as pl
 
 from anonymise.tables import Ledger
-from assets.marts.aggregates import (
-    AGGREGATE_TABLES,
-    PROTECTION_TABLES,
-    ProtectedAggregates,
-    protection_frames,
-)
+from assets.marts.aggregates import AGGREGATE_TABLES, ProtectedAggregates
 from assets.marts.catalogue import CATALOGUE, TableDoc
 from assets.marts.ledger import RESEARCH_LEDGER_SCHEMA
+from assets.marts.perturbation import PROTECTION_TABLES, protection_frames
 
 Validator = Callable[[Path], Sequence[str]]
 """Receives the finished temporary file; returns reasons to refuse the swap (empty = go)."""

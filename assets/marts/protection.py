@@ -20,6 +20,17 @@ OUTCOMES = "mart_outcomes_by_organisation_programme"
 AGGREGATE_TABLES = (BRIDGE_LEVELS, BRIDGE_PROGRESS, GOALS_REACHED, OUTCOMES)
 INTAKE, LATEST = "intake", "latest"
 """The two measurements of :data:`BRIDGE_PROGRESS` (first and last of the trajectory)."""
+
+
+def mart_of(table_name: str) -> str:
+    """The mart table a protected table belongs to (``mart_x:<domain>…`` → ``mart_x``).
+
+    >>> mart_of("mart_goals_reached_by_domain:wonen")
+    'mart_goals_reached_by_domain'
+    """
+    return table_name.partition(":")[0]
+
+
 Protection = Literal["suppression", "cell_key", "both"]
 """How a published table is protected: cell suppression (threshold, group disclosure,
 audited secondary suppression, linked to earlier releases), the cell key method (every cell

@@ -21,8 +21,6 @@ from assets.marts.aggregates import (
     BRIDGE_PROGRESS,
     GOALS_REACHED,
     OUTCOMES,
-    PTABLE,
-    TABLE_PROTECTION,
     AggregateConfig,
     build_tables,
     protect_aggregates,
@@ -30,6 +28,7 @@ from assets.marts.aggregates import (
 from assets.marts.assets import privacy_checks
 from assets.marts.build import build_research_database, open_read_only
 from assets.marts.ledger import DuckDBLedger
+from assets.marts.perturbation import PTABLE, TABLE_PROTECTION
 from assets.marts.protection import TableSettings, TableSettingsError
 from pipelines.settings import check_settings
 from quality.suites.marts import Perturbation, expect_cells_protected

@@ -12,8 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.marts.aggregates import GOALS_REACHED, OUTCOMES, PTABLE, TABLE_PROTECTION
+from assets.marts.aggregates import GOALS_REACHED, OUTCOMES
 from assets.marts.ledger import POPULATION_LEDGER, DuckDBLedger
+from assets.marts.perturbation import PTABLE, TABLE_PROTECTION
 from assets.marts.protection import TableSettings
 from tests.conftest import materialise_release
 
