@@ -16,7 +16,8 @@ from pydantic import Field
 
 from assets.marts.aggregates import AGGREGATE_TABLES
 from assets.reports.build import HTML_NAME, ReportBuild, build_report, report_dir
-from assets.reports.content import ReportError, newest_release
+from assets.reports.model import ReportError
+from assets.reports.reading import newest_release
 from assets.reports.verify import check_report_file
 from pipelines.checks import check_result
 from quality.outcome import CheckOutcome

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets.reports.charts import make_charts
-from assets.reports.content import ReportError, read_report_content
+from assets.reports.content import read_report_content
+from assets.reports.model import ReportError
 from assets.reports.render import render_html, write_pdf
 from assets.reports.verify import check_report_html
 

@@ -18,7 +18,7 @@ import vl_convert as vlc
 
 from assets.marts.aggregates import LEVELS
 from assets.reports import labels as lb
-from assets.reports.content import DomainSection, Figure, OrganisationSection
+from assets.reports.model import DomainSection, Figure, OrganisationSection
 
 LOCALE = "nl-NL"
 FONT = "DejaVu Sans"

@@ -15,7 +15,7 @@ import jinja2
 
 from assets.reports import labels as lb
 from assets.reports.charts import ReportCharts
-from assets.reports.content import ReportContent
+from assets.reports.model import ReportContent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "rapport.html.j2"

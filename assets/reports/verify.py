@@ -37,21 +37,15 @@ import duckdb
 import polars as pl
 
 from assets.reports import labels as lb
-from assets.reports.content import (
-    NIL,
-    NOT_AVAILABLE,
-    SECRET,
-    Ledger,
-    ReleaseMeta,
+from assets.reports.figures import (
     change_figure,
     figure_from_source,
-    newest_release,
-    previous_edition,
-    read_ledger,
     release_params,
     share_from_cells,
-    suppressed_text,
 )
+from assets.reports.model import Ledger, ReleaseMeta
+from assets.reports.notation import NIL, NOT_AVAILABLE, SECRET, suppressed_text
+from assets.reports.reading import newest_release, previous_edition, read_ledger
 from quality.outcome import CheckOutcome
 from quality.privacy import scan_frame
 

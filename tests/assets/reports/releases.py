@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from assets.reports.content import ReleaseMeta
+from assets.reports.model import ReleaseMeta
 
 
 def release_meta(

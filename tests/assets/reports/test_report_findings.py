@@ -18,15 +18,9 @@ from anonymise.tables import TOTAL
 from assets.marts.aggregates import BRIDGE_LEVELS, GOALS_REACHED, OUTCOMES
 from assets.marts.build import new_release_id
 from assets.reports.charts import make_charts
-from assets.reports.content import (
-    Cell,
-    Finding,
-    Ledger,
-    ReleaseMeta,
-    build_content,
-    count_figure,
-    share_figure,
-)
+from assets.reports.content import build_content
+from assets.reports.figures import count_figure, share_figure
+from assets.reports.model import Cell, Finding, Ledger, ReleaseMeta
 from assets.reports.render import render_html
 from assets.reports.verify import check_report_html
 from tests.assets.reports.releases import release_meta as shared_release_meta

@@ -12,7 +12,8 @@ from anonymise.tables import TOTAL
 from assets.marts.aggregates import BRIDGE_LEVELS, BRIDGE_PROGRESS, INTAKE
 from assets.reports import labels as lb
 from assets.reports.charts import make_charts
-from assets.reports.content import Cell, Ledger, build_content
+from assets.reports.content import build_content
+from assets.reports.model import Cell, Ledger
 from assets.reports.render import render_html
 from assets.reports.verify import check_report_html
 from tests.assets.reports.test_report_units import THRESHOLD, small_ledger, small_meta

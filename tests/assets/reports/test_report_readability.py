@@ -19,7 +19,8 @@ from assets.reports.charts import (
     make_charts,
     overview_levels_chart,
 )
-from assets.reports.content import build_content, reference_date
+from assets.reports.content import build_content
+from assets.reports.model import reference_date
 from assets.reports.render import environment, render_html
 from tests.assets.reports.test_report_units import REGISTER, small_ledger, small_meta
 

@@ -15,15 +15,10 @@ from assets.marts.aggregates import BRIDGE_LEVELS, GOALS_REACHED, OUTCOMES
 from assets.marts.build import new_release_id
 from assets.reports import labels as lb
 from assets.reports.charts import domain_chart, make_charts
-from assets.reports.content import (
-    Cell,
-    Ledger,
-    ReleaseMeta,
-    build_content,
-    count_figure,
-    parse_coordinates,
-    share_figure,
-)
+from assets.reports.content import build_content
+from assets.reports.figures import count_figure, share_figure
+from assets.reports.model import Cell, Ledger, ReleaseMeta
+from assets.reports.reading import parse_coordinates
 from assets.reports.render import render_html
 from assets.reports.verify import check_report_html
 from tests.assets.reports.releases import release_meta
