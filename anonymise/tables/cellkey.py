@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from anonymise.tables.build import explode_ancestors
-from anonymise.tables.model import TOTAL, Table
+from anonymise.tables.model import TOTAL, Dimension, Table
 
 MOD = 2**32
 """Record and cell keys are integers modulo 2**32."""
@@ -330,29 +330,17 @@ def perturb_frequency_table(
         noise=pl.Series(noise, dtype=pl.Int64),
         published=pl.Series(cells["count"].to_numpy() + noise, dtype=pl.Int64),
     )
-    return out.with_columns(additive=_additive(out, list(dims)))
-
-
-def _additive(cells: pl.DataFrame, dims: list[str]) -> pl.Series:
-    """Per cell: null for a leaf; for a margin whether its published value equals the sum of
-    the published cells one level below it along any summed dimension."""
-    flags: list[bool | None] = []
-    index = {tuple(r[: len(dims)]): r[-1] for r in cells.select(*dims, "published").iter_rows()}
-    children: dict[tuple[str, ...], dict[int, int]] = {}
-    for coords, value in index.items():
-        for j, c in enumerate(coords):
-            if c == TOTAL:
-                continue
-            parent = (*coords[:j], TOTAL, *coords[j + 1 :])
-            children.setdefault(parent, {}).setdefault(j, 0)
-            children[parent][j] += value
-    for coords, value in index.items():
-        if TOTAL not in coords:
-            flags.append(None)
-        else:
-            sums = children.get(coords, {})
-            flags.append(all(s == value for s in sums.values()) if sums else None)
-    return pl.Series("additive", flags, dtype=pl.Boolean)
+    # the same additivity rule as the release's tables: margins are coded Totaal here
+    table = Table(
+        name="perturbed",
+        kind="frequency",
+        measure="count",
+        dims=tuple(
+            Dimension.build(d, [c for c in out[d].unique().to_list() if c != TOTAL]) for d in dims
+        ),
+        frame=out.select(dims),
+    )
+    return out.with_columns(additive_margins(table, out["published"]))
 
 
 def table_cell_keys(

@@ -534,6 +534,20 @@ def _mart_frames(
     return parts
 
 
+def _release_rows(
+    table_set: TableSet, release_id: str, suppressed: np.ndarray, noise: np.ndarray, *, zeros: bool
+) -> pl.DataFrame:
+    """``release_ledger`` rows of a protected table set: each cell's published value (true
+    count plus its noise; NULL when suppressed)."""
+    n = table_set.n_cells
+    cells = table_set.cells.select("table", "key", "coordinates", "value").with_columns(
+        release_id=pl.lit(release_id),
+        suppressed=pl.Series(suppressed[:n]),
+        published_value=pl.col("value") + pl.Series(noise[:n].astype(np.float64)),
+    )
+    return published_rows(cells, zeros=zeros)
+
+
 def protect_aggregates(
     frames: Mapping[str, Frame],
     *,
@@ -598,17 +612,7 @@ def protect_aggregates(
         )
         for mart, frames_ in _mart_frames(ts, result.suppressed, result.reasons, noise).items():
             parts.setdefault(mart, []).extend(frames_)
-        capture = MemoryLedger()
-        result.record_release(capture, release_id)
-        cells = capture.published()
-        n = ts.n_cells
-        # the ledger's cells are the table set's cells, in order: the published value of each
-        cells = cells.with_columns(
-            published_value=pl.when(pl.col("suppressed"))
-            .then(None)
-            .otherwise(pl.col("value") + pl.Series(noise[:n].astype(np.float64)))
-        )
-        cell_rows.append(published_rows(cells))
+        cell_rows.append(_release_rows(ts, release_id, result.suppressed, noise, zeros=False))
         figures |= perturbation_figures(ts, noise, result.suppressed, perturbed)
         record = dict(result.record)
     if keyed_set:
@@ -618,18 +622,8 @@ def protect_aggregates(
         none = np.zeros(ts.n_cells, dtype=bool)
         for mart, frames_ in _mart_frames(ts, none, [None] * ts.n_cells, noise).items():
             parts.setdefault(mart, []).extend(frames_)
-        c = ts.cells
         # every cell of the grid is listed, zeros included: a published 0 may be a small count
-        cell_rows.append(
-            c.select(
-                pl.lit(release_id).alias("release_id"),
-                pl.col("table").alias("table_name"),
-                pl.col("key").alias("cell_key"),
-                "coordinates",
-                (pl.col("value") + pl.Series(noise.astype(np.float64))).alias("value"),
-                pl.lit(False).alias("is_suppressed"),
-            )
-        )
+        cell_rows.append(_release_rows(ts, release_id, none, noise, zeros=True))
         figures |= perturbation_figures(ts, noise, none, perturbed)
     tables = {
         n: pl.concat(parts[n], how="vertical_relaxed") if parts.get(n) else _empty(n)

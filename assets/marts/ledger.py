@@ -56,7 +56,7 @@ def _ddl(schema: dict) -> str:
     return ", ".join(f'"{c}" {duck(t)}' for c, t in schema.items())
 
 
-def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
+def published_rows(cells: pl.DataFrame, *, zeros: bool = False) -> pl.DataFrame:
     """``release_ledger`` rows from ledger cells: only what was published (no true values).
 
     >>> import polars as pl
@@ -68,9 +68,10 @@ def published_rows(cells: pl.DataFrame) -> pl.DataFrame:
 
     The value is ``published_value`` (perturbed under the cell key method). Cells with a true
     zero are not published (see ``ProtectedAggregates.published``), so they are not listed here
-    either.
+    either — unless ``zeros`` (a table the cell key method alone protects lists every cell).
     """
-    return cells.filter(pl.col("suppressed") | (pl.col("value") != 0)).select(
+    listed = pl.lit(True) if zeros else pl.col("suppressed") | (pl.col("value") != 0)
+    return cells.filter(listed).select(
         pl.col("release_id").cast(pl.String),
         pl.col("table").cast(pl.String).alias("table_name"),
         pl.col("key").cast(pl.String).alias("cell_key"),
